@@ -1,0 +1,35 @@
+"""Shared neural-network layers of the five papers (math once, checkpoint layouts as parameters).
+
+Functional core: :func:`conv2d_resample`, :func:`modulated_conv2d`, :func:`equalized_lr_gain`,
+:func:`minibatch_stddev`, :func:`normalize_2nd_moment`.
+Modules: :class:`EqualizedLinear`, :class:`EqualizedConv2d`, :class:`ModulatedConv2d`,
+:class:`FIRFilter2d`, :class:`NoiseInjection`, :class:`MappingNetwork`, :class:`MinibatchStdDev`,
+:class:`PixelNorm`.
+"""
+
+from insilico_core.nn.conv2d_resample import conv2d_resample
+from insilico_core.nn.equalized import EqualizedConv2d, EqualizedLinear, equalized_lr_gain
+from insilico_core.nn.fir import FIRFilter2d, fir_same_padding
+from insilico_core.nn.mapping import MappingNetwork
+from insilico_core.nn.minibatch_std import MinibatchStdDev, minibatch_stddev
+from insilico_core.nn.modulated_conv import ModulatedConv2d, modulated_conv2d, rosinality_up_padding
+from insilico_core.nn.noise import NoiseInjection
+from insilico_core.nn.normalization import PixelNorm, normalize_2nd_moment
+
+__all__ = [
+    "EqualizedConv2d",
+    "EqualizedLinear",
+    "FIRFilter2d",
+    "MappingNetwork",
+    "MinibatchStdDev",
+    "ModulatedConv2d",
+    "NoiseInjection",
+    "PixelNorm",
+    "conv2d_resample",
+    "equalized_lr_gain",
+    "fir_same_padding",
+    "minibatch_stddev",
+    "modulated_conv2d",
+    "normalize_2nd_moment",
+    "rosinality_up_padding",
+]

@@ -1,0 +1,31 @@
+"""Pixel-wise feature normalisation (PGGAN "pixel norm", StyleGAN's ``normalize_2nd_moment``)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def normalize_2nd_moment(x: torch.Tensor, dim: int = 1, eps: float = 1e-8) -> torch.Tensor:
+    """``x / sqrt(mean(x**2, dim) + eps)``: unit second moment along ``dim`` (any shape, any real range).
+
+    StyleGAN's mapping network normalises ``z`` and the label embedding with it (``dim=1`` of ``[N, D]``);
+    PGGAN, neuron-gan and Multi-StyleGAN normalise feature vectors per pixel (``dim=1`` of ``[N, C, H, W]``).
+    """
+    return x * (x.square().mean(dim=dim, keepdim=True) + eps).rsqrt()
+
+
+class PixelNorm(nn.Module):
+    """Module form of :func:`normalize_2nd_moment` (no parameters, nothing in the state dict)."""
+
+    def __init__(self, dim: int = 1, eps: float = 1e-8) -> None:
+        super().__init__()
+        self.dim = dim
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x [N, C, ...]`` -> same shape, unit mean square over ``dim``."""
+        return normalize_2nd_moment(x, self.dim, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, eps={self.eps}"
