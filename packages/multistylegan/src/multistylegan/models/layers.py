@@ -1,0 +1,316 @@
+"""Building blocks shared by the Multi-StyleGAN generator and discriminator.
+
+Each module holds the original parameter and buffer names (``weight``, ``bias``, ``kernel``,
+``modulation_mapping``, ...) so state dicts load strictly, and computes with the original's order of
+operations so outputs match the original code to float rounding. The equalized layers are the core's
+(``insilico_core.nn``) with this codebase's constants; the resampling filter and the fused bias + leaky
+ReLU are the core ops (``insilico_core.ops``), which pick a compiled kernel when one is built. The
+modulated convolution is written here: its weight layout ``[1, out, in, k, k]``, its 2x2 stride-2
+transposed convolution followed by a gain-4 blur, and the twin modules that borrow another module's style
+are particular to Multi-StyleGAN.
+
+Quirks kept on purpose (they are baked into the released weights, spec section 7): equalised weights scale
+by sqrt(2)/sqrt(fan_in) and biases by sqrt(2)/sqrt(out); leaky ReLUs have gain 1 (not sqrt 2); the skip
+upsampling kernel sums to 1 (a x1/4 gain); the blur after a transposed convolution sums to 4.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from insilico_core.nn import EqualizedConv2d, EqualizedLinear
+from insilico_core.ops import FusedLeakyReLU, upfirdn2d_rosinality
+from torch import nn
+
+__all__ = [
+    "Blur",
+    "ConstantInput",
+    "FusedLeakyReLU",
+    "ModulatedConv2d",
+    "NoiseInjection",
+    "OutputBlock",
+    "PixelwiseNormalization",
+    "StyledConv2d",
+    "Upsample",
+    "equalized_conv2d",
+    "equalized_linear",
+    "leaky_relu_gain_one",
+    "outer_kernel",
+]
+
+BLUR_TAPS = (1, 3, 3, 1)
+SQRT2 = math.sqrt(2)
+
+
+def leaky_relu_gain_one(channels: int) -> FusedLeakyReLU:
+    """Bias + leaky ReLU(0.2) with gain 1, the activation of this whole codebase (param ``bias``)."""
+    return FusedLeakyReLU(channels, negative_slope=0.2, scale=1.0)
+
+
+def outer_kernel(taps: tuple[int, ...] = BLUR_TAPS, gain: float = 1.0) -> torch.Tensor:
+    """Separable 2-D FIR kernel ``outer(taps, taps) / sum * gain`` as float32 ``[len, len]``."""
+    kernel = torch.tensor(taps, dtype=torch.float32)
+    kernel = kernel[None, :] * kernel[:, None]
+    return kernel / kernel.sum() * gain
+
+
+def equalized_linear(
+    in_features: int, out_features: int, bias: bool = True, bias_init: float = 0.0
+) -> EqualizedLinear:
+    """Core equalized linear layer with this codebase's constants: W sqrt(2)/sqrt(in), b sqrt(2)/sqrt(out).
+
+    Params ``weight [out, in]`` ~ N(0, 1) and optional ``bias [out]`` (``bias_init``).
+    """
+    return EqualizedLinear(
+        in_features,
+        out_features,
+        bias=bias,
+        bias_init=bias_init,
+        gain=SQRT2,
+        bias_gain=SQRT2 / math.sqrt(out_features),
+    )
+
+
+def equalized_conv2d(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: int,
+    stride: int = 1,
+    padding: int = 0,
+    bias: bool = False,
+) -> EqualizedConv2d:
+    """Core equalized 2-D convolution with this codebase's constants: ``W sqrt(2)/sqrt(in k k)``,
+    ``b sqrt(2)/sqrt(out)``. Params ``weight [out, in, k, k]`` ~ N(0, 1), optional ``bias [out]`` (zeros)."""
+    return EqualizedConv2d(
+        in_channels,
+        out_channels,
+        kernel_size,
+        bias=bias,
+        stride=stride,
+        padding=padding,
+        gain=SQRT2,
+        bias_gain=SQRT2 / math.sqrt(out_channels),
+    )
+
+
+class PixelwiseNormalization(nn.Module):
+    """``x / sqrt(mean_c(x^2) + 1e-8)`` over dim 1 (the mapping network's input normalisation)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x / torch.sqrt(torch.mean(x**2, dim=1, keepdim=True) + 1e-8)
+
+
+class Blur(nn.Module):
+    """FIR filter ``outer(1,3,3,1)/64 * gain`` at the same rate (buffer ``kernel [4, 4]``).
+
+    ``padding`` (before, after) on both axes; the generator uses gain 4, pad (2, 1) after its stride-2
+    transposed convolutions, the discriminator gain 1, pad (2, 2) after its stride-2 convolutions.
+    """
+
+    def __init__(self, gain: float = 1.0, padding: tuple[int, int] = (2, 2)) -> None:
+        super().__init__()
+        self.register_buffer("kernel", outer_kernel(gain=gain))
+        self.padding = padding
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return upfirdn2d_rosinality(x, self.kernel, pad=self.padding)
+
+
+class Upsample(nn.Module):
+    """2x upsampling: zero insertion then the FIR ``outer(1,3,3,1)/64`` (buffer ``kernel``), pad (2, 1).
+
+    The kernel sums to 1, not 4 as in StyleGAN2, so the output has 1/4 of the input's mean (kept: the
+    released weights were trained with it). ``[B, C, H, W]`` -> ``[B, C, 2H, 2W]``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("kernel", outer_kernel())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return upfirdn2d_rosinality(x, self.kernel, up=2, pad=(2, 1))
+
+
+class ModulatedConv2d(nn.Module):
+    """StyleGAN2 weight-modulated convolution, one weight set per module.
+
+    Params: ``weight [1, out, in, k, k]`` ~ N(0, 1); with ``modulation_mapping`` an ``EqualizedLinear
+    (style_dimension -> in)`` whose bias starts at 1. Forward ``(x [B, in, H, W], style)``: ``style`` is
+    a w vector ``[B, style_dimension]`` when the module owns a mapping (it then also returns the style
+    ``s [B, 1, in, 1, 1]`` it computed), else it is such an ``s`` borrowed from the twin module of the
+    other domain. ``W_b = sqrt(2)/sqrt(in k k) * weight * s_b``, demodulated to unit norm per output
+    channel when ``demodulate`` (epsilon 1e-8). ``upsampling``: a 2x2 stride-2 transposed convolution
+    then ``Blur(gain=4, padding=(2, 1))`` -> ``[B, out, 2H, 2W]``; otherwise same padding.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        style_dimension: int,
+        demodulate: bool = True,
+        upsampling: bool = False,
+        modulation_mapping: bool = True,
+    ) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = kernel_size
+        self.demodulate = demodulate
+        self.upsampling = upsampling
+        self.weight = nn.Parameter(torch.randn(1, out_channels, in_channels, kernel_size, kernel_size))
+        # padding = (len(taps) - 2) + (kernel_size - 1) split as (ceil, floor): (2, 1) for the 2x2 kernels
+        total_padding = (len(BLUR_TAPS) - 2) + (kernel_size - 1)
+        self.blur = (
+            Blur(gain=4.0, padding=((total_padding + 1) // 2, total_padding // 2)) if upsampling else None
+        )
+        self.modulation_mapping = (
+            equalized_linear(style_dimension, in_channels, bias_init=1.0) if modulation_mapping else None
+        )
+        self.scale = math.sqrt(2) / math.sqrt(in_channels * kernel_size * kernel_size)
+
+    def forward(
+        self, x: torch.Tensor, style: torch.Tensor
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        batch, channels, height, width = x.shape
+        if channels != self.in_channels:
+            raise ValueError(f"expected {self.in_channels} input channels, got {channels}")
+        if self.modulation_mapping is not None:
+            modulation = self.modulation_mapping(style).view(batch, 1, self.in_channels, 1, 1)
+        else:
+            modulation = style
+        weight = self.scale * self.weight * modulation
+        if self.demodulate:
+            demodulation = torch.rsqrt(torch.sum(weight**2, dim=[2, 3, 4]) + 1e-8)
+            weight = weight * demodulation.view(batch, self.out_channels, 1, 1, 1)
+        x = x.reshape(1, batch * channels, height, width)
+        k = self.kernel_size
+        if self.upsampling:
+            weight = weight.transpose(1, 2).reshape(batch * self.in_channels, self.out_channels, k, k)
+            out = F.conv_transpose2d(x, weight, stride=2, padding=0, groups=batch)
+            out = self.blur(out.view(batch, self.out_channels, out.shape[2], out.shape[3]))
+        else:
+            weight = weight.reshape(batch * self.out_channels, self.in_channels, k, k)
+            out = F.conv2d(x, weight, padding=k // 2, groups=batch)
+            out = out.view(batch, self.out_channels, out.shape[2], out.shape[3])
+        if self.modulation_mapping is not None:
+            return out, modulation
+        return out
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"upsampling={self.upsampling}, demodulate={self.demodulate}"
+        )
+
+
+class NoiseInjection(nn.Module):
+    """``x + weight * noise`` with a learned scalar ``weight [1]`` (zeros); noise ``[B, 1, H, W]`` ~ N(0, 1)
+    drawn fresh when not given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        if noise is None:
+            noise = torch.randn(x.shape[0], 1, x.shape[2], x.shape[3], device=x.device, dtype=x.dtype)
+        return x + self.weight * noise
+
+
+class StyledConv2d(nn.Module):
+    """ModulatedConv2d (demodulated) -> NoiseInjection -> bias + leaky ReLU (gain 1).
+
+    Children ``modulated_convolution``, ``noise_injection``, ``activation``. Returns ``(out, s)`` when the
+    convolution owns a modulation mapping, else ``out``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        style_dimension: int,
+        upsampling: bool = False,
+        modulation_mapping: bool = True,
+    ) -> None:
+        super().__init__()
+        self.modulation_mapping = modulation_mapping
+        self.modulated_convolution = ModulatedConv2d(
+            in_channels,
+            out_channels,
+            kernel_size,
+            style_dimension,
+            demodulate=True,
+            upsampling=upsampling,
+            modulation_mapping=modulation_mapping,
+        )
+        self.noise_injection = NoiseInjection()
+        self.activation = leaky_relu_gain_one(out_channels)
+
+    def forward(
+        self, x: torch.Tensor, style: torch.Tensor, noise: torch.Tensor | None = None
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        if self.modulation_mapping:
+            out, style = self.modulated_convolution(x, style)
+        else:
+            out = self.modulated_convolution(x, style)
+        out = self.activation(self.noise_injection(out, noise=noise))
+        return (out, style) if self.modulation_mapping else out
+
+
+class OutputBlock(nn.Module):
+    """ "toRGB" head: a 1x1 modulated convolution (no demodulation) to the 3 time steps of one domain.
+
+    ``y = conv(x, s) + bias (+ Upsample(skip))``. Param ``bias [1, 1, 1, 1]`` is ONE scalar shared by the
+    three time steps. ``upsampling`` is an ``Upsample`` (buffer ``upsampling.kernel``) or, in the 4x4
+    starting blocks, an identity without keys.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        style_dimension: int,
+        out_channels: int = 3,
+        upsampling: bool = False,
+        modulation_mapping: bool = True,
+    ) -> None:
+        super().__init__()
+        self.modulation_mapping = modulation_mapping
+        self.bias = nn.Parameter(torch.zeros(1, 1, 1, 1))
+        self.upsampling = Upsample() if upsampling else nn.Identity()
+        self.modulated_convolution = ModulatedConv2d(
+            in_channels,
+            out_channels,
+            1,
+            style_dimension,
+            demodulate=False,
+            upsampling=False,
+            modulation_mapping=modulation_mapping,
+        )
+
+    def forward(
+        self, x: torch.Tensor, style: torch.Tensor, skip: torch.Tensor | None = None
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        if self.modulation_mapping:
+            out, style = self.modulated_convolution(x, style)
+        else:
+            out = self.modulated_convolution(x, style)
+        out = out + self.bias
+        if skip is not None:
+            out = out + self.upsampling(skip)
+        return (out, style) if self.modulation_mapping else out
+
+
+class ConstantInput(nn.Module):
+    """Learned constant ``input [1, C, 4, 4]`` (ones), repeated over the batch of the given latents."""
+
+    def __init__(self, channels: int, size: tuple[int, int] = (4, 4)) -> None:
+        super().__init__()
+        self.input = nn.Parameter(torch.ones(1, channels, size[0], size[1]))
+
+    def forward(self, latent: torch.Tensor) -> torch.Tensor:
+        return self.input.repeat_interleave(latent.shape[0], dim=0)
