@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import tifffile
 import torch
-
 from multistylegan.data import TFLMDatasetGAN, parse_file_name
 
 CHANNELS = ("01-BF0", "03-GFPdouble", "04-RFPdouble")
