@@ -4,9 +4,12 @@ Functional core: :func:`conv2d_resample`, :func:`modulated_conv2d`, :func:`equal
 :func:`minibatch_stddev`, :func:`normalize_2nd_moment`.
 Modules: :class:`EqualizedLinear`, :class:`EqualizedConv2d`, :class:`ModulatedConv2d`,
 :class:`FIRFilter2d`, :class:`NoiseInjection`, :class:`MappingNetwork`, :class:`MinibatchStdDev`,
-:class:`PixelNorm`.
+:class:`PixelNorm`, :class:`SelfAttention2d`, :class:`ResidualBlock` (with :func:`pix2pix_resnet_block`,
+:func:`equalized_resnet_block`), U-Net :func:`concat_skip`, :class:`UNetDecoderBlock`,
+:class:`UNetSkipConnectionBlock`.
 """
 
+from insilico_core.nn.attention import SelfAttention2d
 from insilico_core.nn.conv2d_resample import conv2d_resample
 from insilico_core.nn.equalized import EqualizedConv2d, EqualizedLinear, equalized_lr_gain
 from insilico_core.nn.fir import FIRFilter2d, fir_same_padding
@@ -15,6 +18,8 @@ from insilico_core.nn.minibatch_std import MinibatchStdDev, minibatch_stddev
 from insilico_core.nn.modulated_conv import ModulatedConv2d, modulated_conv2d, rosinality_up_padding
 from insilico_core.nn.noise import NoiseInjection
 from insilico_core.nn.normalization import PixelNorm, normalize_2nd_moment
+from insilico_core.nn.residual import ResidualBlock, equalized_resnet_block, pix2pix_resnet_block
+from insilico_core.nn.unet import UNetDecoderBlock, UNetSkipConnectionBlock, center_crop, concat_skip
 
 __all__ = [
     "EqualizedConv2d",
@@ -25,11 +30,19 @@ __all__ = [
     "ModulatedConv2d",
     "NoiseInjection",
     "PixelNorm",
+    "ResidualBlock",
+    "SelfAttention2d",
+    "UNetDecoderBlock",
+    "UNetSkipConnectionBlock",
+    "center_crop",
+    "concat_skip",
     "conv2d_resample",
     "equalized_lr_gain",
+    "equalized_resnet_block",
     "fir_same_padding",
     "minibatch_stddev",
     "modulated_conv2d",
     "normalize_2nd_moment",
+    "pix2pix_resnet_block",
     "rosinality_up_padding",
 ]
