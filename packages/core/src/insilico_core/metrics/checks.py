@@ -1,0 +1,50 @@
+"""Input validation shared by the metrics: one place that turns bad input into a clear ValueError."""
+
+from __future__ import annotations
+
+import torch
+
+
+def as_feature_matrix(features: torch.Tensor, name: str, min_samples: int = 1) -> torch.Tensor:
+    """Return ``features`` as a float64 matrix ``[N, D]``, checking its shape and values.
+
+    Raises ValueError naming ``name`` when it is not 2-D, has fewer than ``min_samples`` rows or holds a
+    NaN or an infinity.
+    """
+    features = torch.as_tensor(features)
+    if features.dim() != 2:
+        raise ValueError(f"{name}: expected a feature matrix [N, D], got shape {tuple(features.shape)}")
+    if features.shape[0] < min_samples:
+        raise ValueError(f"{name}: expected at least {min_samples} samples (rows), got {features.shape[0]}")
+    check_finite(features, name)
+    return features.to(torch.float64)
+
+
+def check_finite(tensor: torch.Tensor, name: str) -> None:
+    """Raise ValueError when ``tensor`` holds a NaN or an infinity."""
+    if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+        raise ValueError(f"{name}: expected finite values, found NaN or infinity")
+
+
+def check_image_pair(x: torch.Tensor, y: torch.Tensor, min_size: int = 1) -> None:
+    """Check two image batches ``[N, C, H, W]``: one shape, at least ``min_size`` pixels a side, no NaN."""
+    if x.dim() != 4 or y.dim() != 4:
+        raise ValueError(
+            f"expected image batches [N, C, H, W], got shapes {tuple(x.shape)} and {tuple(y.shape)}"
+        )
+    if x.shape != y.shape:
+        raise ValueError(f"expected images of one shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+    if min(x.shape[-2:]) < min_size:
+        raise ValueError(f"expected images at least {min_size}x{min_size} pixels, got {tuple(x.shape[-2:])}")
+    check_finite(x, "x")
+    check_finite(y, "y")
+
+
+def check_data_range(data_range: float) -> float:
+    """Return ``data_range`` as a float, raising ValueError unless it is positive and finite."""
+    value = float(data_range)
+    if not value > 0 or value == float("inf"):
+        raise ValueError(
+            f"data_range: expected a positive finite number (max - min of the pixel scale), got {data_range}"
+        )
+    return value
