@@ -1,0 +1,196 @@
+"""What every TA-GAN model shares: building its networks, optimisers and schedulers, train / eval mode,
+saving and loading the original checkpoint files, losses and visuals for logging.
+
+A model subclass declares ``model_name``, ``loss_names``, ``visual_names``, the networks it builds
+(``network_names``) and how (``define_network``), its option defaults (``modify_commandline_options``), and
+implements ``set_input``, ``forward`` and ``optimize_parameters``. Networks live in ``self.nets``
+(name -> module, e.g. ``'G'``, ``'S'``, ``'D'``); losses in ``self.losses``; visuals in ``self.visuals``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections import OrderedDict
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from tagan.checkpoints import checkpoint_path, load_network_weights, save_network
+from tagan.losses import build_scheduler
+
+
+class BaseModel:
+    model_name = "base"
+    loss_names: tuple[str, ...] = ()
+    visual_names: tuple[str, ...] = ()
+
+    def __init__(self, opt: argparse.Namespace):
+        self.opt = opt
+        self.isTrain = opt.isTrain
+        self.device = opt.device
+        self.save_dir = Path(opt.checkpoints_dir) / opt.name
+        self.nets: OrderedDict[str, nn.Module] = OrderedDict()
+        self.optimizers: list[torch.optim.Optimizer] = []
+        self.schedulers: list = []
+        self.losses: dict[str, torch.Tensor | float] = {}
+        self.visuals: OrderedDict[str, torch.Tensor] = OrderedDict()
+        self.image_paths: list[str] = []
+        self.metric = 0.0
+        for name in self.network_names(self.isTrain):
+            net = self.define_network(opt, name).to(self.device)
+            if opt.channels_last:
+                net = net.to(memory_format=torch.channels_last)
+            if len(opt.gpu_ids) > 1:
+                net = nn.DataParallel(net, opt.gpu_ids)
+            self.nets[name] = net
+
+    # --- declared by each model -------------------------------------------------------------------------
+    @staticmethod
+    def modify_commandline_options(
+        parser: argparse.ArgumentParser, is_train: bool
+    ) -> argparse.ArgumentParser:
+        return parser
+
+    @classmethod
+    def network_names(cls, is_train: bool) -> list[str]:
+        """Networks built (in this order, which fixes the RNG draws of their initialisation) and saved."""
+        raise NotImplementedError
+
+    @classmethod
+    def define_network(cls, opt: argparse.Namespace, name: str) -> nn.Module:
+        raise NotImplementedError
+
+    def set_input(self, data: dict) -> None:
+        raise NotImplementedError
+
+    def forward(self) -> None:
+        raise NotImplementedError
+
+    def optimize_parameters(self) -> None:
+        raise NotImplementedError
+
+    # --- shared behaviour -------------------------------------------------------------------------------
+    @classmethod
+    def check_network_name(cls, name: str, is_train: bool = True) -> None:
+        names = cls.network_names(is_train)
+        if name not in names:
+            raise ValueError(
+                f"model {cls.model_name} has no network {name!r}; expected one of {', '.join(names)}"
+            )
+
+    def adam(self, *nets: nn.Module) -> torch.optim.Adam:
+        """Adam(lr, betas=(beta1, 0.999)) over the parameters of ``nets``, registered for the schedulers."""
+        parameters = [p for net in nets for p in net.parameters()]
+        optimizer = torch.optim.Adam(parameters, lr=self.opt.lr, betas=(self.opt.beta1, 0.999))
+        self.optimizers.append(optimizer)
+        return optimizer
+
+    def to_device(self, tensor: torch.Tensor) -> torch.Tensor:
+        tensor = tensor.to(self.device)
+        if self.opt.channels_last and tensor.dim() == 4:
+            tensor = tensor.contiguous(memory_format=torch.channels_last)
+        return tensor
+
+    def autocast(self):
+        """Autocast context for ``--precision`` (a no-op for fp32)."""
+        if self.opt.precision == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.opt.precision == "bf16" else torch.float16
+        return torch.autocast(device_type=self.device.type, dtype=dtype)
+
+    def setup(self) -> None:
+        """Create the schedulers (training) and load checkpoints (test, or training with --continue_train)."""
+        if self.isTrain:
+            self.schedulers = [build_scheduler(optimizer, self.opt) for optimizer in self.optimizers]
+        if not self.isTrain or self.opt.continue_train:
+            self.load_networks(self.load_prefix())
+        self.print_networks(self.opt.verbose)
+
+    def load_prefix(self) -> str:
+        return f"iter_{self.opt.load_iter}" if self.opt.load_iter > 0 else str(self.opt.epoch)
+
+    def unwrapped(self, name: str) -> nn.Module:
+        net = self.nets[name]
+        return net.module if isinstance(net, nn.DataParallel) else net
+
+    def networks_to_load(self) -> list[str]:
+        """With ``--epoch pretrained`` only the task network is loaded (TAGAN_live fine-tuning recipe)."""
+        names = list(self.nets)
+        if self.opt.epoch == "pretrained":
+            names = [name for name in names if "G" not in name and "D" not in name]
+        return names
+
+    def load_networks(self, prefix: str) -> None:
+        for name in self.networks_to_load():
+            path = checkpoint_path(self.save_dir, prefix, name)
+            print(f"loading the model from {path}")
+            load_network_weights(self.unwrapped(name), path, map_location=self.device)
+
+    def save_networks(self, prefix: str | int) -> list[Path]:
+        """Write ``<prefix>_net_<name>.pth`` for every network (bare CPU state dicts, atomic)."""
+        return [
+            save_network(self.unwrapped(name), checkpoint_path(self.save_dir, prefix, name))
+            for name in self.nets
+        ]
+
+    def print_networks(self, verbose: bool) -> None:
+        print("---------- Networks initialized -------------")
+        for name, net in self.nets.items():
+            if verbose:
+                print(net)
+            count = sum(p.numel() for p in net.parameters())
+            print(f"[Network {name}] Total number of parameters : {count / 1e6:.3f} M")
+        print("-----------------------------------------------")
+
+    def eval(self) -> None:
+        """Eval mode for every network (test ``--eval``): BatchNorm running statistics, no dropout."""
+        for net in self.nets.values():
+            net.eval()
+
+    def train(self) -> None:
+        for net in self.nets.values():
+            net.train()
+
+    def test(self) -> None:
+        """Forward without gradients (test time)."""
+        with torch.no_grad():
+            self.forward()
+
+    def set_requires_grad(self, nets: nn.Module | list[nn.Module], requires_grad: bool) -> None:
+        for net in nets if isinstance(nets, list) else [nets]:
+            for parameter in net.parameters():
+                parameter.requires_grad = requires_grad
+
+    def update_learning_rate(self) -> float:
+        for scheduler in self.schedulers:
+            if self.opt.lr_policy == "plateau":
+                scheduler.step(self.metric)
+            else:
+                scheduler.step()
+        return self.optimizers[0].param_groups[0]["lr"]
+
+    def get_current_losses(self) -> OrderedDict[str, float]:
+        return OrderedDict(
+            (name, float(self.losses[name])) for name in self.loss_names if name in self.losses
+        )
+
+    def get_current_visuals(self) -> OrderedDict[str, torch.Tensor]:
+        return OrderedDict((name, self.visuals[name]) for name in self.visual_names if name in self.visuals)
+
+    def get_image_paths(self) -> list[str]:
+        return self.image_paths
+
+    def training_state(self) -> dict:
+        """Optimiser and scheduler states, for exact resumption (our own ``*_train_state.pth`` file)."""
+        return {
+            "optimizers": [optimizer.state_dict() for optimizer in self.optimizers],
+            "schedulers": [scheduler.state_dict() for scheduler in self.schedulers],
+        }
+
+    def load_training_state(self, state: dict) -> None:
+        for optimizer, saved in zip(self.optimizers, state["optimizers"], strict=True):
+            optimizer.load_state_dict(saved)
+        for scheduler, saved in zip(self.schedulers, state["schedulers"], strict=True):
+            scheduler.load_state_dict(saved)

@@ -1,0 +1,105 @@
+"""pix2pix baseline (Isola et al. 2017) as TA-GAN compares against it: the same G and D, no task network,
+``L_G = GAN(D(x, G(x)), real) + MSE(G(x), y) * lambda_MSE``. G always uses dropout, as the original.
+
+Fixed: the original read keys A / B that no TA-GAN dataset provides; it now reads ``confocal`` / ``STED``
+(swapped with ``--direction BtoA``)."""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+from torch import nn
+
+from tagan.losses import GANLoss
+from tagan.models.base import BaseModel
+from tagan.networks import define_D, define_G
+
+
+class Pix2PixModel(BaseModel):
+    model_name = "pix2pix"
+    loss_names = ("G_GAN", "G_GEN", "D_real", "D_fake")
+    visual_names = ("real_A", "fake_B", "real_B")
+
+    @staticmethod
+    def modify_commandline_options(
+        parser: argparse.ArgumentParser, is_train: bool
+    ) -> argparse.ArgumentParser:
+        parser.set_defaults(norm="batch", netG="resnet_9blocks", dataset_mode="aligned")
+        if is_train:
+            parser.set_defaults(pool_size=0, gan_mode="vanilla")
+            parser.add_argument("--lambda_MSE", type=float, default=100.0, help="weight of the MSE loss")
+        return parser
+
+    @classmethod
+    def network_names(cls, is_train: bool) -> list[str]:
+        return ["G", "D"] if is_train else ["G"]
+
+    @classmethod
+    def define_network(cls, opt: argparse.Namespace, name: str) -> nn.Module:
+        cls.check_network_name(name)
+        if name == "G":
+            return define_G(
+                opt.input_nc, opt.output_nc, opt.ngf, opt.netG, opt.norm, True, opt.init_type, opt.init_gain
+            )
+        return define_D(
+            opt.input_nc + opt.output_nc,
+            opt.ndf,
+            opt.netD,
+            opt.n_layers_D,
+            opt.norm,
+            opt.init_type,
+            opt.init_gain,
+        )
+
+    def __init__(self, opt: argparse.Namespace):
+        super().__init__(opt)
+        if self.isTrain:
+            self.criterionGAN = GANLoss(opt.gan_mode).to(self.device)
+            self.criterionMSE = nn.MSELoss()
+            self.optimizer_G = self.adam(self.nets["G"])
+            self.optimizer_D = self.adam(self.nets["D"])
+
+    def set_input(self, data: dict) -> None:
+        a, b = data["confocal"], data["STED"]
+        if self.opt.direction == "BtoA":
+            a, b = b, a
+        self.real_A, self.real_B = self.to_device(a), self.to_device(b)
+        self.image_paths = list(data["image_paths"])
+
+    def forward(self) -> None:
+        with self.autocast():
+            self.fake_B = self.nets["G"](self.real_A)
+        self.visuals.update(real_A=self.real_A, fake_B=self.fake_B, real_B=self.real_B)
+
+    def discriminator_loss(self) -> torch.Tensor:
+        D = self.nets["D"]
+        with self.autocast():
+            fake_logits = D(torch.cat((self.real_A, self.fake_B.detach()), 1))
+            real_logits = D(torch.cat((self.real_A, self.real_B), 1))
+        self.losses["D_fake"] = self.criterionGAN(fake_logits.float(), False)
+        self.losses["D_real"] = self.criterionGAN(real_logits.float(), True)
+        return (self.losses["D_fake"] + self.losses["D_real"]) * 0.5
+
+    def generator_loss(self) -> torch.Tensor:
+        with self.autocast():
+            logits = self.nets["D"](torch.cat((self.real_A, self.fake_B), 1))
+        self.losses["G_GAN"] = self.criterionGAN(logits.float(), True)
+        self.losses["G_GEN"] = self.criterionMSE(self.fake_B.float(), self.real_B) * self.opt.lambda_MSE
+        return self.losses["G_GAN"] + self.losses["G_GEN"]
+
+    def compute_losses(self) -> None:
+        self.discriminator_loss()
+        self.generator_loss()
+
+    def optimize_parameters(self) -> None:
+        self.forward()
+        D = self.nets["D"]
+        self.set_requires_grad(D, True)
+        self.optimizer_D.zero_grad()
+        self.discriminator_loss().backward()
+        self.optimizer_D.step()
+        self.set_requires_grad(D, False)
+        self.optimizer_G.zero_grad()
+        self.generator_loss().backward()
+        self.optimizer_G.step()

@@ -1,0 +1,64 @@
+"""The segmentation model: trains the task network alone (e.g. the U-Net S of TAGAN_live on domain-adapted
+live-like images), ``L_S = MSE(cat(C, D), S(B))`` with C, D the two masks of a ``two_masks_channels`` file."""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+from torch import nn
+
+from tagan.models.base import BaseModel
+from tagan.networks import define_S
+
+
+class SegmentationModel(BaseModel):
+    model_name = "segmentation"
+    loss_names = ("S",)
+    visual_names = ("B", "seg_B", "seg_GT")
+
+    @staticmethod
+    def modify_commandline_options(
+        parser: argparse.ArgumentParser, is_train: bool
+    ) -> argparse.ArgumentParser:
+        parser.set_defaults(norm="batch", netS="unet_128", dataset_mode="two_masks_channels", output_nc=2)
+        if is_train:
+            parser.set_defaults(pool_size=0, gan_mode="vanilla")
+        return parser
+
+    @classmethod
+    def network_names(cls, is_train: bool) -> list[str]:
+        return ["S"]
+
+    @classmethod
+    def define_network(cls, opt: argparse.Namespace, name: str) -> nn.Module:
+        cls.check_network_name(name)
+        return define_S(
+            opt.input_nc, opt.output_nc, opt.ngf, opt.netS, opt.norm, opt.init_type, opt.init_gain
+        )
+
+    def __init__(self, opt: argparse.Namespace):
+        super().__init__(opt)
+        if self.isTrain:
+            self.criterionSEG = nn.MSELoss()
+            self.optimizer_S = self.adam(self.nets["S"])
+
+    def set_input(self, data: dict) -> None:
+        self.B = self.to_device(data["B"])
+        self.seg_GT = torch.cat([self.to_device(data["C"]), self.to_device(data["D"])], dim=1)
+        self.image_paths = list(data["A_paths"])
+
+    def forward(self) -> None:
+        with self.autocast():
+            self.seg_B = self.nets["S"](self.B)
+        self.visuals.update(B=self.B, seg_B=self.seg_B, seg_GT=self.seg_GT)
+
+    def compute_losses(self) -> None:
+        self.losses["S"] = self.criterionSEG(self.seg_GT, self.seg_B.float())
+
+    def optimize_parameters(self) -> None:
+        self.forward()
+        self.compute_losses()
+        self.optimizer_S.zero_grad()
+        self.losses["S"].backward()
+        self.optimizer_S.step()

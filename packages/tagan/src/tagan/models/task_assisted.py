@@ -1,0 +1,332 @@
+"""The task-assisted GAN (Bouchard et al. 2023) for paired resolution enhancement.
+
+Generator G maps the low-resolution input (confocal, bright-field) to the high-resolution image (STED, SIM);
+a PatchGAN D judges ``cat(input, image)``; the task network S segments high-resolution images. Per batch:
+
+1. D step: ``L_D = 0.5 * (GAN(D(x, G(x).detach()), fake) + GAN(D(x, y), real)) * lambda_GAN``;
+2. G step (D frozen): ``L_G = GAN(D(x, G(x)), real) * lambda_GAN + MSE(S(G(x)), seg_GT) * lambda_seg``;
+3. S step: ``L_S = MSE(S(y), seg_GT) * lambda_seg``, trained on real images only.
+
+There is no pixel loss on the image: the task loss of S on the generated image is what forces G to produce
+the structures the analysis needs. The variants (axonal rings, dendritic rings + fibers, synaptic proteins,
+S. aureus, simulated nanodomains, the generic template) differ in channel counts, data keys, visual labels
+and defaults only.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+from torch import nn
+
+from tagan.losses import GANLoss
+from tagan.models.base import BaseModel
+from tagan.networks import define_D, define_G, define_S
+
+
+class TaskAssistedGANModel(BaseModel):
+    """Generic template (``--model TAGAN``): inputs A/B from ``confocal``/``STED`` (swapped by
+    ``--direction BtoA``) and the ``seg_GT`` mask, as the ``axons`` dataset provides them."""
+
+    model_name = "TAGAN"
+    loss_names = ("G_GAN", "D_real", "D_fake", "S_real", "S_fake")
+    # labels of the input, target, generated image, S(target), S(generated), ground-truth segmentation
+    labels = ("real_A", "real_B", "fake_B", "seg_rB", "seg_fB", "seg_GT")
+    visual_names = labels
+    segmentation_channels: int | None = None  # None: output_nc
+
+    @staticmethod
+    def modify_commandline_options(
+        parser: argparse.ArgumentParser, is_train: bool
+    ) -> argparse.ArgumentParser:
+        parser.set_defaults(norm="batch", netS="resnet_6blocks", dataset_mode="axons")
+        if is_train:
+            parser.set_defaults(pool_size=0, gan_mode="vanilla")
+            parser.add_argument("--lambda_GAN", type=float, default=1.0, help="weight of the GAN loss")
+            parser.add_argument(
+                "--lambda_seg", type=float, default=1.0, help="weight of the segmentation loss"
+            )
+        return parser
+
+    @classmethod
+    def network_names(cls, is_train: bool) -> list[str]:
+        return ["G", "S", "D"] if is_train else ["G", "S"]
+
+    @classmethod
+    def define_network(cls, opt: argparse.Namespace, name: str) -> nn.Module:
+        cls.check_network_name(name)
+        if name == "G":
+            return define_G(
+                opt.input_nc,
+                opt.output_nc,
+                opt.ngf,
+                opt.netG,
+                opt.norm,
+                not opt.no_dropout,
+                opt.init_type,
+                opt.init_gain,
+            )
+        if name == "S":
+            channels = cls.segmentation_channels or opt.output_nc
+            return define_S(opt.input_nc, channels, opt.ngf, opt.netS, opt.norm, opt.init_type, opt.init_gain)
+        return define_D(
+            opt.input_nc + opt.output_nc,
+            opt.ndf,
+            opt.netD,
+            opt.n_layers_D,
+            opt.norm,
+            opt.init_type,
+            opt.init_gain,
+        )
+
+    def __init__(self, opt: argparse.Namespace):
+        super().__init__(opt)
+        if self.isTrain:
+            self.criterionGAN = GANLoss(opt.gan_mode).to(self.device)
+            self.criterionSEG = nn.MSELoss()
+            self.optimizer_G = self.adam(self.nets["G"])
+            self.optimizer_D = self.adam(self.nets["D"])
+            self.optimizer_S = self.adam(self.nets["S"])
+
+    # --- data -------------------------------------------------------------------------------------------
+    def read_pair(self, data: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """(input, target) tensors of a batch."""
+        a, b = data["confocal"], data["STED"]
+        return (b, a) if self.opt.direction == "BtoA" else (a, b)
+
+    def read_segmentation(self, data: dict) -> torch.Tensor:
+        return data["seg_GT"]
+
+    def set_input(self, data: dict) -> None:
+        source, target = self.read_pair(data)
+        self.source = self.to_device(source)
+        self.target = self.to_device(target)
+        self.seg_GT = self.to_device(self.read_segmentation(data))
+        self.image_paths = list(data["image_paths"])
+
+    # --- forward and losses -------------------------------------------------------------------------------
+    def forward(self) -> None:
+        G, S = self.nets["G"], self.nets["S"]
+        with self.autocast():
+            self.fake = G(self.source)
+            self.seg_target = S(self.target)
+            self.seg_fake = S(self.fake)
+        tensors = (self.source, self.target, self.fake, self.seg_target, self.seg_fake, self.seg_GT)
+        self.visuals.update(zip(self.labels, tensors, strict=True))
+
+    def discriminator_loss(self) -> torch.Tensor:
+        D, lam = self.nets["D"], self.opt.lambda_GAN
+        with self.autocast():
+            fake_logits = D(torch.cat((self.source, self.fake.detach()), 1))
+            real_logits = D(torch.cat((self.source, self.target), 1))
+        self.losses["D_fake"] = self.criterionGAN(fake_logits.float(), False) * lam
+        self.losses["D_real"] = self.criterionGAN(real_logits.float(), True) * lam
+        return (self.losses["D_fake"] + self.losses["D_real"]) * 0.5
+
+    def generator_loss(self) -> torch.Tensor:
+        with self.autocast():
+            fake_logits = self.nets["D"](torch.cat((self.source, self.fake), 1))
+        self.losses["G_GAN"] = self.criterionGAN(fake_logits.float(), True) * self.opt.lambda_GAN
+        self.losses["S_fake"] = self.criterionSEG(self.seg_fake.float(), self.seg_GT) * self.opt.lambda_seg
+        return self.losses["G_GAN"] + self.losses["S_fake"]
+
+    def segmenter_loss(self) -> torch.Tensor:
+        self.losses["S_real"] = self.criterionSEG(self.seg_target.float(), self.seg_GT) * self.opt.lambda_seg
+        return self.losses["S_real"]
+
+    def compute_losses(self) -> None:
+        """All losses of the current batch without any update (validation)."""
+        self.discriminator_loss()
+        self.generator_loss()
+        self.segmenter_loss()
+
+    def optimize_parameters(self) -> None:
+        self.forward()
+        D = self.nets["D"]
+        self.set_requires_grad(D, True)
+        self.optimizer_D.zero_grad()
+        self.discriminator_loss().backward()
+        self.optimizer_D.step()
+        self.set_requires_grad(D, False)
+        self.optimizer_G.zero_grad()
+        self.generator_loss().backward()
+        self.optimizer_G.step()
+        self.optimizer_S.zero_grad()
+        self.segmenter_loss().backward()
+        self.optimizer_S.step()
+
+
+class AxonalRingsModel(TaskAssistedGANModel):
+    """Confocal -> STED of axonal F-actin rings; S segments the rings (1 mask)."""
+
+    model_name = "TAGAN_AxonalRings"
+    labels = ("confocal", "STED", "fakeSTED", "seg_STED", "seg_fakeSTED", "seg_GT")
+    visual_names = labels
+    default_name = "TAGANAxonalFactin"
+
+    @staticmethod
+    def modify_commandline_options(
+        parser: argparse.ArgumentParser, is_train: bool
+    ) -> argparse.ArgumentParser:
+        parser.set_defaults(
+            norm="batch",
+            netG="resnet_9blocks",
+            dataset_mode="axons",
+            netS="resnet_6blocks",
+            batch_size=8,
+            crop_size=128,
+            preprocess="crop_rotation",
+            name="TAGANAxonalFactin",
+        )
+        if is_train:
+            parser.set_defaults(pool_size=0, gan_mode="vanilla", niter=900, niter_decay=100)
+            parser.add_argument("--lambda_GAN", type=float, default=1, help="weight of the GAN loss")
+            parser.add_argument(
+                "--lambda_seg", type=float, default=10, help="weight of the segmentation loss"
+            )
+        return parser
+
+    def read_pair(self, data: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        return data["confocal"], data["STED"]
+
+
+class SimulatedNanodomainsModel(AxonalRingsModel):
+    """pySTED-simulated confocal -> STED of nanodomains; S localises them (graded position map)."""
+
+    model_name = "TAGAN_SimulatedNanodomains"
+
+    @staticmethod
+    def modify_commandline_options(
+        parser: argparse.ArgumentParser, is_train: bool
+    ) -> argparse.ArgumentParser:
+        parser.set_defaults(
+            norm="batch",
+            netG="resnet_9blocks",
+            dataset_mode="axons",
+            netS="resnet_6blocks",
+            name="TAGANSimulatedNanodomains",
+        )
+        if is_train:
+            parser.set_defaults(
+                pool_size=0,
+                gan_mode="vanilla",
+                niter=900,
+                niter_decay=100,
+                batch_size=64,
+                preprocess="rotation",
+            )
+            parser.add_argument("--lambda_GAN", type=float, default=1, help="weight of the GAN loss")
+            parser.add_argument(
+                "--lambda_seg", type=float, default=100, help="weight of the segmentation loss"
+            )
+        return parser
+
+
+class DendritesModel(AxonalRingsModel):
+    """Confocal -> STED of dendritic F-actin; S segments rings and fibers (2 masks)."""
+
+    model_name = "TAGAN_Dendrites"
+    segmentation_channels = 2
+
+    @staticmethod
+    def modify_commandline_options(
+        parser: argparse.ArgumentParser, is_train: bool
+    ) -> argparse.ArgumentParser:
+        parser.set_defaults(
+            norm="batch",
+            netG="resnet_9blocks",
+            netS="resnet_6blocks",
+            dataset_mode="dendrites",
+            preprocess="flip_rotation",
+            crop_size=128,
+            name="TAGANDendriticFactin",
+        )
+        if is_train:
+            parser.set_defaults(
+                pool_size=0,
+                gan_mode="vanilla",
+                niter=500,
+                niter_decay=0,
+                batch_size=32,
+                preprocess="crop_rotation",
+                crop_size=128,
+            )
+            parser.add_argument("--lambda_GAN", type=float, default=1.0, help="weight of the GAN loss")
+            parser.add_argument(
+                "--lambda_seg", type=float, default=1.0, help="weight of the segmentation loss"
+            )
+        return parser
+
+    def read_segmentation(self, data: dict) -> torch.Tensor:
+        return torch.cat([data["seg_GTrings"], data["seg_GTfibers"]], dim=1)
+
+
+class SynprotModel(AxonalRingsModel):
+    """Two-colour confocal -> STED of synaptic proteins (2 -> 2 channels); S finds the protein spots."""
+
+    model_name = "TAGAN_Synprot"
+    visual_names = ("confocal", "STED", "fakeSTED", "seg_GT", "seg_STED", "seg_fakeSTED")
+
+    @staticmethod
+    def modify_commandline_options(
+        parser: argparse.ArgumentParser, is_train: bool
+    ) -> argparse.ArgumentParser:
+        parser.set_defaults(
+            norm="batch",
+            netG="resnet_9blocks",
+            netS="resnet_6blocks",
+            dataset_mode="synprot",
+            input_nc=2,
+            output_nc=2,
+        )
+        if is_train:
+            parser.set_defaults(
+                pool_size=0,
+                gan_mode="vanilla",
+                batch_size=32,
+                niter=1000,
+                niter_decay=0,
+                preprocess="crop_rotation",
+                crop_size=128,
+                save_epoch_freq=100,
+            )
+            parser.add_argument("--lambda_GAN", type=float, default=1.0, help="weight of the GAN loss")
+            parser.add_argument(
+                "--lambda_seg", type=float, default=1.0, help="weight of the segmentation loss"
+            )
+        return parser
+
+    def read_segmentation(self, data: dict) -> torch.Tensor:
+        return data["spots"]
+
+
+class SAureusModel(AxonalRingsModel):
+    """Bright-field -> SIM of S. aureus; S segments the cell boundaries. Data stay in [0, 1] (no 8-bit
+    conversion, no normalisation), as the original saureus loader returns them."""
+
+    model_name = "TAGAN_SAureus"
+    labels = ("BF", "SIM", "fake_SIM", "seg_SIM", "seg_fakeSIM", "seg_GT")
+    visual_names = labels
+
+    @staticmethod
+    def modify_commandline_options(
+        parser: argparse.ArgumentParser, is_train: bool
+    ) -> argparse.ArgumentParser:
+        parser.set_defaults(
+            norm="batch",
+            netG="resnet_9blocks",
+            dataset_mode="saureus",
+            netS="resnet_6blocks",
+            batch_size=8,
+            crop_size=128,
+            preprocess="crop_rotation",
+            name="TAGANSAureus",
+        )
+        if is_train:
+            parser.set_defaults(pool_size=0, gan_mode="vanilla", niter=900, niter_decay=100)
+            parser.add_argument("--lambda_GAN", type=float, default=1, help="weight of the GAN loss")
+            parser.add_argument(
+                "--lambda_seg", type=float, default=10, help="weight of the segmentation loss"
+            )
+        return parser
