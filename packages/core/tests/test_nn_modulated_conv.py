@@ -236,3 +236,34 @@ def test_modulated_conv_gradients_flow_to_weight_affine_and_input():
     layer(x, w, fused_modconv=True).square().sum().backward()
     for t in (x, w, layer.weight, layer.affine.weight, layer.affine.bias):
         assert t.grad is not None and torch.isfinite(t.grad).all() and t.grad.abs().sum() > 0
+
+
+def test_second_derivatives_exist_for_path_length_regularisation():
+    layer = ModulatedConv2d(3, 4, 3, affine=EqualizedLinear(6, 3, bias_init=1), up=2)
+    w = torch.randn(2, 6, requires_grad=True)
+    image = layer(torch.randn(2, 3, 4, 4), w)
+    (grad,) = torch.autograd.grad((image * torch.randn_like(image)).sum(), w, create_graph=True)
+    grad.square().sum().backward()
+    assert layer.weight.grad is not None and torch.isfinite(layer.weight.grad).all()
+    assert layer.weight.grad.abs().sum() > 0
+
+
+class _SynthesisLayer(ModulatedConv2d):
+    """How a paper package gets stylegan2-ada's SynthesisLayer keys: subclass and add its own parameters."""
+
+    def __init__(self, in_channels, out_channels, w_dim, resolution, up=1):
+        affine = EqualizedLinear(w_dim, in_channels, bias_init=1)
+        super().__init__(in_channels, out_channels, 3, affine=affine, up=up)
+        self.noise_strength = torch.nn.Parameter(torch.zeros([]))
+        self.bias = torch.nn.Parameter(torch.zeros([out_channels]))
+        self.register_buffer("noise_const", torch.randn([resolution, resolution]))
+
+
+def test_stylegan2_synthesis_layer_keys_by_subclassing():
+    layer = _SynthesisLayer(8, 8, 16, resolution=8, up=2)
+    assert list(layer.state_dict()) == [
+        "weight", "noise_strength", "bias", "resample_filter", "noise_const", "affine.weight", "affine.bias"
+    ]
+    assert [name for name, _ in layer.named_parameters()] == [
+        "weight", "noise_strength", "bias", "affine.weight", "affine.bias"
+    ]

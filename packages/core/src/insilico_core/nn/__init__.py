@@ -4,7 +4,7 @@ Functional core: :func:`conv2d_resample`, :func:`modulated_conv2d`, :func:`equal
 :func:`minibatch_stddev`, :func:`normalize_2nd_moment`.
 Modules: :class:`EqualizedLinear`, :class:`EqualizedConv2d`, :class:`ModulatedConv2d`,
 :class:`FIRFilter2d`, :class:`NoiseInjection`, :class:`MappingNetwork`, :class:`MinibatchStdDev`,
-:class:`PixelNorm`, :class:`SelfAttention2d`, :class:`ResidualBlock` (with :func:`pix2pix_resnet_block`,
+:class:`PixelNorm`, :class:`SelfAttention2d`, :class:`ResNetBlock` (with :func:`pix2pix_resnet_block`,
 :func:`equalized_resnet_block`), U-Net :func:`concat_skip`, :class:`UNetDecoderBlock`,
 :class:`UNetSkipConnectionBlock`.
 """
@@ -18,7 +18,7 @@ from insilico_core.nn.minibatch_std import MinibatchStdDev, minibatch_stddev
 from insilico_core.nn.modulated_conv import ModulatedConv2d, modulated_conv2d, rosinality_up_padding
 from insilico_core.nn.noise import NoiseInjection
 from insilico_core.nn.normalization import PixelNorm, normalize_2nd_moment
-from insilico_core.nn.residual import ResidualBlock, equalized_resnet_block, pix2pix_resnet_block
+from insilico_core.nn.residual import ResNetBlock, equalized_resnet_block, pix2pix_resnet_block
 from insilico_core.nn.unet import UNetDecoderBlock, UNetSkipConnectionBlock, center_crop, concat_skip
 
 __all__ = [
@@ -30,7 +30,7 @@ __all__ = [
     "ModulatedConv2d",
     "NoiseInjection",
     "PixelNorm",
-    "ResidualBlock",
+    "ResNetBlock",
     "SelfAttention2d",
     "UNetDecoderBlock",
     "UNetSkipConnectionBlock",

@@ -96,7 +96,8 @@ class EqualizedLinear(nn.Module):
         self.in_features = in_features
         self.out_features = out_features
         self.activation = activation
-        self.activation_gain = activation_gain
+        default_gain = ACTIVATIONS[activation].default_gain
+        self.activation_gain = default_gain if activation_gain is None else activation_gain
         std = 1.0 / lr_multiplier if init_std is None else init_std
         self.weight = nn.Parameter(torch.randn([out_features, in_features]) * std)
         self.bias = nn.Parameter(torch.full([out_features], float(bias_init))) if bias else None
@@ -111,7 +112,7 @@ class EqualizedLinear(nn.Module):
             b = self.bias.to(x.dtype)
             if self.bias_gain != 1:
                 b = b * self.bias_gain
-        if self.activation == "linear" and self.activation_gain in (None, 1.0):
+        if self.activation == "linear" and self.activation_gain == 1:
             return F.linear(x, w, b)
         x = F.linear(x, w)
         return ops.bias_act(x, b, dim=x.ndim - 1, act=self.activation, gain=self.activation_gain)
@@ -206,21 +207,24 @@ class EqualizedConv2d(nn.Module):
         sqrt(0.5) in its residual discriminator blocks).
         """
         w = self.weight.to(x.dtype) * self.weight_gain
+        b = None
+        if self.bias is not None:
+            b = self.bias.to(x.dtype)
+            if self.bias_gain != 1:
+                b = b * self.bias_gain
+        act_gain = self.activation_gain * output_gain
+        clamp = self.conv_clamp * output_gain if self.conv_clamp is not None else None
         if self._plain_conv:
             x0, _, y0, _ = self.padding
+            if self.activation == "linear" and act_gain == 1 and clamp is None:
+                return F.conv2d(x, w, b, stride=self.stride, padding=(y0, x0))  # bias fused into the conv
             x = F.conv2d(x, w, stride=self.stride, padding=(y0, x0))
         else:
             x = conv2d_resample(
                 x, w, f=self.resample_filter, up=self.up, down=self.down, padding=self.padding,
                 flip_weight=(self.up == 1),
             )
-        b = None
-        if self.bias is not None:
-            b = self.bias.to(x.dtype)
-            if self.bias_gain != 1:
-                b = b * self.bias_gain
-        clamp = self.conv_clamp * output_gain if self.conv_clamp is not None else None
-        return ops.bias_act(x, b, act=self.activation, gain=self.activation_gain * output_gain, clamp=clamp)
+        return ops.bias_act(x, b, act=self.activation, gain=act_gain, clamp=clamp)
 
     def extra_repr(self) -> str:
         return (

@@ -1,6 +1,6 @@
 """Residual blocks: ``y = (main(pre(x)) + shortcut(x)) * output_scale``.
 
-One container, :class:`ResidualBlock`, holds the three parts under the attribute names a checkpoint expects.
+One container, :class:`ResNetBlock`, holds the three parts under the attribute names a checkpoint expects.
 Two builders fill it with the layers of the two residual blocks the papers use:
 
 * :func:`pix2pix_resnet_block` - pix2pix / CycleGAN ``ResnetBlock`` (TA-GAN's generator and segmenter):
@@ -29,7 +29,7 @@ from insilico_core.nn.equalized import EqualizedConv2d
 from insilico_core.nn.minibatch_std import MinibatchStdDev
 
 
-class ResidualBlock(nn.Module):
+class ResNetBlock(nn.Module):
     """``(main(pre(x)) + shortcut(x)) * output_scale``.
 
     Args:
@@ -72,7 +72,7 @@ def pix2pix_resnet_block(
     norm_layer: Callable[[int], nn.Module] = nn.BatchNorm2d,
     use_bias: bool = False,
     dropout: float | None = None,
-) -> ResidualBlock:
+) -> ResNetBlock:
     """pix2pix / CycleGAN residual block, keys ``conv_block.{i}.*`` with the original indices.
 
     Args:
@@ -97,7 +97,7 @@ def pix2pix_resnet_block(
     if dropout is not None:
         layers.append(nn.Dropout(dropout))
     layers += [*padded_conv(), norm_layer(channels)]
-    return ResidualBlock(nn.Sequential(*layers), main_name="conv_block")
+    return ResNetBlock(nn.Sequential(*layers), main_name="conv_block")
 
 
 def equalized_resnet_block(
@@ -107,7 +107,7 @@ def equalized_resnet_block(
     conv_gain: float = math.sqrt(2),
     activation_scale: float = 1.0,
     output_scale: float = 1 / math.sqrt(2),
-) -> ResidualBlock:
+) -> ResNetBlock:
     """Residual block of equalized 3x3 convolutions (Multi-StyleGAN's U-Net discriminator by default).
 
     Keys: ``main_mapping.{0,2}.weight`` (convs), ``main_mapping.{1,3}.bias`` (FusedLeakyReLU),
@@ -132,7 +132,7 @@ def equalized_resnet_block(
     if in_channels != out_channels:
         shortcut = EqualizedConv2d(in_channels, out_channels, 1, bias=False, gain=conv_gain)
     pre = MinibatchStdDev(group_size=None, eps_mode="clamp") if minibatch_std else None
-    return ResidualBlock(
+    return ResNetBlock(
         main, shortcut, pre, output_scale=output_scale,
         main_name="main_mapping", shortcut_name="residual_mapping", pre_name="mini_batch_std_dev",
     )
