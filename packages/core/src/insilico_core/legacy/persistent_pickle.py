@@ -40,9 +40,11 @@ _LEGACY_TORCH_MAGIC = 0x1950A86A20F9469CFC6C
 _MODULE_BOOKKEEPING = ("_is_full_backward_hook", "_compiled_call_impl")
 
 
-@dataclass
+@dataclass(eq=False)
 class PersistentRecord:
     """One unpickled persistent object (usually an ``nn.Module``), as data.
+
+    Its repr leaves out the source text and tensors; compare records through :meth:`state_dict`.
 
     Attributes:
         class_name: class name in the original module, e.g. ``"Generator"``, ``"MappingNetwork"``.
@@ -60,15 +62,15 @@ class PersistentRecord:
     """
 
     class_name: str
-    module_src: str
-    version: int | None
+    module_src: str = field(repr=False)
+    version: int | None = None
     init_args: tuple = ()
     init_kwargs: dict[str, Any] = field(default_factory=dict)
-    parameters: OrderedDict[str, torch.Tensor | None] = field(default_factory=OrderedDict)
-    buffers: OrderedDict[str, torch.Tensor | None] = field(default_factory=OrderedDict)
+    parameters: OrderedDict[str, torch.Tensor | None] = field(default_factory=OrderedDict, repr=False)
+    buffers: OrderedDict[str, torch.Tensor | None] = field(default_factory=OrderedDict, repr=False)
     non_persistent_buffers: frozenset[str] = frozenset()
     children: OrderedDict[str, PersistentRecord | None] = field(default_factory=OrderedDict)
-    attributes: dict[str, Any] = field(default_factory=dict)
+    attributes: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def named_records(self, prefix: str = "") -> Iterator[tuple[str, PersistentRecord]]:
         """Yield ``(dotted name, record)`` for this record and all descendants, parents first."""
