@@ -170,7 +170,7 @@ def _pixel_size_um(tif: tifffile.TiffFile, imagej: dict | None) -> float | None:
         size = _ome_pixel_size_um(tif.ome_metadata)
         if size is not None:
             return size
-    page = tif.pages.first
+    page = tif.pages[0]
     x_resolution = page.tags.get("XResolution")
     if x_resolution is None:
         return None

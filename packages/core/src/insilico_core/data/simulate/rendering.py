@@ -91,4 +91,4 @@ def shot_noise(rng: np.random.Generator, photons: np.ndarray) -> np.ndarray:
     counts = mean + np.sqrt(mean) * rng.standard_normal(mean.shape, dtype=np.float32)
     low = mean < POISSON_EXACT_BELOW
     counts[low] = rng.poisson(mean[low])
-    return np.maximum(counts, 0.0)
+    return np.maximum(counts, 0.0, out=counts)

@@ -299,5 +299,7 @@ def _fluorescence(rng: np.random.Generator, density: np.ndarray, focus: float) -
 
 def _camera(rng: np.random.Generator, photons: np.ndarray, baseline: float) -> np.ndarray:
     """Shot noise, baseline and read noise, rounded to uint16 counts."""
-    counts = shot_noise(rng, photons) + baseline + READ_NOISE * rng.standard_normal(photons.shape, np.float32)
-    return np.clip(np.rint(counts), 0, np.iinfo(np.uint16).max).astype(np.uint16)
+    counts = shot_noise(rng, photons)
+    counts += baseline + READ_NOISE * rng.standard_normal(photons.shape, np.float32)
+    np.clip(np.rint(counts, out=counts), 0, np.iinfo(np.uint16).max, out=counts)
+    return counts.astype(np.uint16)
