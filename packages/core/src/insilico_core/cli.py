@@ -10,12 +10,12 @@ import importlib
 
 import click
 
-# sub-command name -> "module:attribute" of its click command or group
-SUBCOMMANDS: dict[str, str] = {
-    "ops": "insilico_core.ops.cli:ops",
-    "simulate": "insilico_core.data.cli:simulate",
-    "metrics": "insilico_core.metrics.cli:metrics",
-    "weights": "insilico_core.metrics.cli:weights",
+# sub-command name -> ("module:attribute" of its click command or group, one-line help for the listing)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "ops": ("insilico_core.ops.cli:ops", "Build the compiled ops and show each backend's state."),
+    "simulate": ("insilico_core.data.cli:simulate", "Write simulated microscopy data in a paper's layout."),
+    "metrics": ("insilico_core.metrics.cli:metrics", "Compute a metric between two folders of images."),
+    "weights": ("insilico_core.metrics.cli:weights", "List or fetch the pretrained weights metrics use."),
 }
 
 
@@ -26,11 +26,15 @@ class LazyGroup(click.Group):
         return sorted(SUBCOMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = SUBCOMMANDS.get(cmd_name)
-        if target is None:
+        if cmd_name not in SUBCOMMANDS:
             return None
-        module_name, attribute = target.split(":")
+        module_name, attribute = SUBCOMMANDS[cmd_name][0].split(":")
         return getattr(importlib.import_module(module_name), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List the sub-commands from their one-line help without importing them."""
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, text) for name, (_, text) in sorted(SUBCOMMANDS.items())])
 
 
 @click.group(cls=LazyGroup)
