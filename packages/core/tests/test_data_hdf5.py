@@ -97,6 +97,16 @@ def test_cache_rejects_inconsistent_samples_and_names_the_file(tmp_path):
     assert not (tmp_path / "ragged.h5").exists()
     assert not (tmp_path / "ragged.h5.partial").exists()
 
+    class Unsupported(Dataset):
+        def __len__(self):
+            return 1
+
+        def __getitem__(self, index):
+            return {"image": torch.zeros(2), "when": object()}
+
+    with pytest.raises(ValueError, match=r"odd.h5: sample 0: cannot cache .* object"):
+        cache_to_hdf5(Unsupported(), tmp_path / "odd.h5", progress=False)
+
 
 def test_bad_hdf5_input_names_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothere.h5"):

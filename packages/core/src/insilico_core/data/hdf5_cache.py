@@ -59,17 +59,20 @@ def cache_to_hdf5(
             layout: Any = None
             for index in tqdm(range(length), desc=f"caching to {path.name}", disable=not progress):
                 leaves: list[Any] = []
-                sample_layout = _flatten(dataset[index], leaves)
-                if index == 0:
-                    layout = sample_layout
-                    fields = [
-                        _create_field(file, f"field_{k}", leaf, length, compression)
-                        for k, leaf in enumerate(leaves)
-                    ]
-                elif sample_layout != layout:
-                    raise ValueError(f"{path}: sample {index} has a different structure from sample 0")
-                for field, leaf in zip(fields, leaves, strict=True):
-                    _store(field, index, leaf, path)
+                try:
+                    sample_layout = _flatten(dataset[index], leaves)
+                    if index == 0:
+                        layout = sample_layout
+                        fields = [
+                            _create_field(file, f"field_{k}", leaf, length, compression)
+                            for k, leaf in enumerate(leaves)
+                        ]
+                    elif sample_layout != layout:
+                        raise ValueError("its structure differs from sample 0")
+                    for field, leaf in zip(fields, leaves, strict=True):
+                        _store(field, index, leaf)
+                except ValueError as error:
+                    raise ValueError(f"{path}: sample {index}: {error}") from error
             file.attrs["format"] = CACHE_FORMAT
             file.attrs["version"] = CACHE_VERSION
             file.attrs["length"] = length
@@ -192,7 +195,7 @@ def _create_field(
     if isinstance(leaf, str):
         return file.create_dataset(name, shape=(length,), dtype=h5py.string_dtype())
     if leaf.dtype.kind not in "biufc":
-        raise ValueError(f"{file.filename}: field {name} has dtype {leaf.dtype}, which HDF5 cannot store")
+        raise ValueError(f"field {name} has dtype {leaf.dtype}, which HDF5 cannot store")
     chunked = leaf.ndim > 0 and leaf.size > 0
     return file.create_dataset(
         name,
@@ -203,13 +206,13 @@ def _create_field(
     )
 
 
-def _store(field: h5py.Dataset, index: int, leaf: Any, path: Path) -> None:
+def _store(field: h5py.Dataset, index: int, leaf: Any) -> None:
     if isinstance(leaf, str):
         field[index] = leaf
         return
     if leaf.shape != field.shape[1:] or leaf.dtype != field.dtype:
         raise ValueError(
-            f"{path}: sample {index} field {field.name} has shape {leaf.shape} dtype {leaf.dtype}; "
+            f"field {field.name} has shape {leaf.shape} dtype {leaf.dtype}; "
             f"sample 0 had shape {field.shape[1:]} dtype {field.dtype}"
         )
     field[index] = leaf
