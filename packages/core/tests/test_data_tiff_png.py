@@ -142,6 +142,19 @@ def test_png_round_trip_is_exact(tmp_path, shape, dtype):
         np.testing.assert_array_equal(np.asarray(reference).astype(dtype), array)
 
 
+def test_palette_and_one_bit_pngs_are_expanded(tmp_path):
+    indices = np.array([[0, 1], [2, 1]], dtype=np.uint8)
+    palette = Image.new("P", (2, 2))
+    palette.putdata(indices.ravel().tolist())
+    palette.putpalette([10, 20, 30, 200, 100, 0, 0, 0, 255] + [0] * (256 * 3 - 9))
+    palette.save(tmp_path / "p.png")
+    rgb = read_png(tmp_path / "p.png")
+    assert rgb.axes == "YXS"
+    np.testing.assert_array_equal(rgb.array[0, 1], [200, 100, 0])
+    Image.fromarray(np.array([[True, False]])).save(tmp_path / "b.png")
+    np.testing.assert_array_equal(read_png(tmp_path / "b.png").array, [[255, 0]])
+
+
 def test_jpeg_round_trip_is_close(tmp_path):
     yy, xx = np.mgrid[0:32, 0:32]
     array = np.stack([xx * 8, yy * 8, (xx + yy) * 4], axis=-1).astype(np.uint8)
