@@ -99,10 +99,12 @@ def modulated_conv2d(
         x = x * styles.to(x.dtype).reshape(batch_size, -1, 1, 1)
         x = conv2d_resample(x, weight.to(x.dtype), f=resample_filter, up=up, down=down, padding=padding,
                             flip_weight=flip_weight)
+        if demodulate and noise is not None:
+            return torch.addcmul(noise.to(x.dtype), x, dcoefs.to(x.dtype).reshape(batch_size, -1, 1, 1))
         if demodulate:
-            x = x * dcoefs.to(x.dtype).reshape(batch_size, -1, 1, 1)
+            return x * dcoefs.to(x.dtype).reshape(batch_size, -1, 1, 1)
         if noise is not None:
-            x = x + noise.to(x.dtype)
+            return x + noise.to(x.dtype)
         return x
 
     x = x.reshape(1, -1, *x.shape[2:])
