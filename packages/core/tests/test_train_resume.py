@@ -1,15 +1,17 @@
 """A run killed with SIGKILL resumes from its last checkpoint and ends where an uninterrupted run ends.
 
 This file is also the training program (``python test_train_resume.py --run-dir DIR ...``). Its loop draws
-from every generator a real run uses: the data order from its own ``torch.Generator``, input noise from
-numpy's global generator, a flip augmentation from Python's ``random``, dropout from torch's global
-generator; it trains with Adam and keeps an EMA. Nothing but the checkpoint files carries state from the
-killed process to the resumed run.
+from every source of randomness a real run has: the data order of a DataLoader (ResumableSampler, reshuffled
+every epoch of 20 samples), input noise from its own ``torch.Generator``, an intensity jitter from numpy's
+global generator, a flip augmentation from Python's ``random``, dropout from torch's global generator; it
+trains with Adam, keeps an EMA and logs metrics. Nothing but the files in the run folder carries state from
+the killed process to the resumed run.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import random
 import signal
@@ -25,15 +27,20 @@ import torch
 from insilico_core.train import (
     EMA,
     CheckpointManager,
+    MetricsLogger,
+    ResumableSampler,
     atomic_save,
     load_checkpoint,
+    progress,
     restore_training_state,
     resume_latest,
     save_training_state,
     seed_everything,
+    seeded_loader_kwargs,
     training_state,
 )
 from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
 STEPS = 24
 CHECKPOINT_EVERY = 5
@@ -46,27 +53,33 @@ def train_mlp(run_dir: Path, hang_after: int | None = None) -> None:
 
     With ``hang_after`` the run announces that step in ``run_dir / 'hanging'`` and waits there to be killed.
     """
-    data = seed_everything(7)
-    inputs = torch.randn(64, 6, generator=torch.Generator().manual_seed(99))
-    targets = inputs[:, :2].sum(dim=1, keepdim=True).tanh()
+    noise = seed_everything(7)
+    inputs = torch.randn(20, 6, generator=torch.Generator().manual_seed(99))
+    dataset = TensorDataset(inputs, inputs[:, :2].sum(dim=1, keepdim=True).tanh())
     model = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 1))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     ema = EMA(model, half_life_images=40, rampup=0.5)
     manager = CheckpointManager(run_dir / "checkpoints", keep_last=2)
     objects = {"model": model, "optimizer": optimizer, "ema": ema}
-    generators = {"data": data}
+    generators = {"noise": noise}
     start = resume_latest(manager, objects, generators=generators)
     (run_dir / f"started_at_{start}").touch()
-    for step in range(start, STEPS):
-        index = torch.randint(0, len(inputs), (BATCH,), generator=data)
-        x = inputs[index] + 0.05 * torch.from_numpy(np.random.standard_normal((BATCH, 6))).float()
+    metrics = MetricsLogger(run_dir, enabled=True)
+    metrics.drop_after(start)
+    sampler = ResumableSampler(dataset, shuffle=True, seed=11, start=start * BATCH)
+    batches = iter(DataLoader(dataset, batch_size=BATCH, sampler=sampler, **seeded_loader_kwargs(7)))
+    for step in progress(range(start, STEPS), total=STEPS, initial=start, desc="train"):
+        x, y = next(batches)
+        x = x * torch.from_numpy(np.random.uniform(0.9, 1.1, size=(BATCH, 1))).float()
+        x = x + 0.05 * torch.randn(x.shape, generator=noise)
         if random.random() < 0.5:
             x = x.flip(1)
-        loss = nn.functional.mse_loss(model(x), targets[index])
+        loss = nn.functional.mse_loss(model(x), y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         ema.update(model, batch_size=BATCH)
+        metrics.log(step + 1, loss=loss)
         if (step + 1) % CHECKPOINT_EVERY == 0:
             save_training_state(manager, step + 1, objects, generators=generators)
         if hang_after is not None and step + 1 == hang_after:
@@ -99,6 +112,11 @@ def _assert_same_tensors(actual, expected, path="state"):
             _assert_same_tensors(a, e, f"{path}[{index}]")
     else:
         assert actual == expected, path
+
+
+def _logged_losses(run_dir: Path) -> list[tuple[int, float]]:
+    with (run_dir / "metrics.csv").open(newline="") as handle:
+        return [(int(row["step"]), float(row["loss"])) for row in csv.DictReader(handle)]
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@
   :func:`grad_scaler` (``--precision fp32|bf16|fp16``).
 * :mod:`.distributed` — ``torchrun`` data parallelism: :func:`init_distributed`, :func:`wrap_ddp`,
   :func:`distributed_sampler`, :func:`all_reduce_mean`, :func:`barrier`.
+* :mod:`.sampler` — :class:`ResumableSampler`, an endless data order a resumed run re-enters at any sample.
 * :mod:`.progress`, :mod:`.metrics_log`, :mod:`.image_grid`, :mod:`.cadence` — progress bars, metric logs,
   PNG sample grids and "every N steps" schedules.
 """
@@ -35,12 +36,14 @@ from .precision import PRECISIONS, autocast, grad_scaler
 from .progress import progress
 from .resume import restore_training_state, resume_latest, save_training_state, training_state
 from .rng_state import capture_rng_state, restore_rng_state
+from .sampler import ResumableSampler
 from .seeding import seed_everything, seed_worker, seeded_loader_kwargs
 
 __all__ = [
     "EMA",
     "MetricsLogger",
     "PRECISIONS",
+    "ResumableSampler",
     "Cadence",
     "CheckpointManager",
     "DistributedInfo",
