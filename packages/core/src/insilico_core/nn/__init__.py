@@ -1,12 +1,24 @@
-"""Shared neural-network layers of the five papers (math once, checkpoint layouts as parameters).
+"""Shared neural-network layers of the five papers: the math once, checkpoint layouts as parameters.
 
 Functional core: :func:`conv2d_resample`, :func:`modulated_conv2d`, :func:`equalized_lr_gain`,
-:func:`minibatch_stddev`, :func:`normalize_2nd_moment`.
-Modules: :class:`EqualizedLinear`, :class:`EqualizedConv2d`, :class:`ModulatedConv2d`,
-:class:`FIRFilter2d`, :class:`NoiseInjection`, :class:`MappingNetwork`, :class:`MinibatchStdDev`,
-:class:`PixelNorm`, :class:`SelfAttention2d`, :class:`ResNetBlock` (with :func:`pix2pix_resnet_block`,
-:func:`equalized_resnet_block`), U-Net :func:`concat_skip`, :class:`UNetDecoderBlock`,
-:class:`UNetSkipConnectionBlock`.
+:func:`minibatch_stddev`, :func:`normalize_2nd_moment`, :func:`concat_skip`.
+
+Which paper builds what (constructor arguments that reproduce its keys and numbers):
+
+* stylegan2-ada / stylegan3 (MSSG): ``EqualizedLinear`` (FullyConnectedLayer), ``EqualizedConv2d(...,
+  resample_filter=[1, 3, 3, 1])`` (Conv2dLayer, ``forward(x, output_gain=...)``), ``MappingNetwork``,
+  ``ModulatedConv2d(layout="stylegan2")`` subclassed with ``noise_strength``/``bias``/``noise_const`` for
+  SynthesisLayer and with ``bias`` for ToRGBLayer (``demodulate=False, resample_filter=None``),
+  ``MinibatchStdDev(group_size=4, num_channels=1)``.
+* Multi-StyleGAN (rosinality family): ``EqualizedLinear/EqualizedConv2d(gain=sqrt(2),
+  bias_gain=sqrt(2 / out))``, ``ModulatedConv2d(layout="rosinality", gain=sqrt(2),
+  affine_name="modulation_mapping")``, ``NoiseInjection()``, ``FIRFilter2d`` (``Blur``/``Upsample``,
+  ``gain=1`` for its sum-1 upsampling kernels), ``PixelNorm``, ``MinibatchStdDev(None, eps_mode="clamp")``,
+  ``equalized_resnet_block``, ``SelfAttention2d`` (NonLocalBlock), ``concat_skip``.
+* neuron-gan (PGGAN): ``EqualizedLinear/EqualizedConv2d(gain=calculate_gain("leaky_relu", 0.2),
+  bias_gain=1, init_std=gain / sqrt(fan_in))``, ``PixelNorm``.
+* TA-GAN (pix2pix family): ``pix2pix_resnet_block``, ``UNetSkipConnectionBlock``, ``UNetDecoderBlock``.
+* BioGANs (DCGAN): plain torch layers; nothing here is needed.
 """
 
 from insilico_core.nn.attention import SelfAttention2d
