@@ -3,9 +3,8 @@ package trains, tests and demos with no download, and users get in-silico data t
 
 Every simulator is a function ``simulate_<kind>(out: Path, n: int, seed: int, **options) -> Path`` in its own
 module of this package; it writes ``n`` samples under ``out`` in the layout the paper's loader reads and
-returns
-the dataset root. ``simulate(kind, ...)`` dispatches by the kind's name (as ``insilico-core simulate`` does);
-modules are imported on first use.
+returns the dataset root. ``simulate(kind, ...)`` dispatches by the kind's name (as ``insilico-core simulate``
+does); modules are imported on first use.
 """
 
 from __future__ import annotations
