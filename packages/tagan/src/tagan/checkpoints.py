@@ -7,35 +7,24 @@ read theirs: legacy (torch < 1.6, non-zip) and zip files, always with ``weights_
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from pathlib import Path
 
 import torch
+from insilico_core.legacy import load_torch_file, strip_prefix
+from insilico_core.train import atomic_save
 from torch import nn
-
-
-def read_torch_file(path: str | Path, map_location: str | torch.device = "cpu") -> object:
-    """Load a torch file (legacy or zip) without executing code (``weights_only=True``)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint file {path} does not exist")
-    try:
-        return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as error:
-        raise ValueError(f"{path} is not a readable torch state-dict file: {error}") from error
 
 
 def load_state_dict(
     path: str | Path, map_location: str | torch.device = "cpu"
 ) -> OrderedDict[str, torch.Tensor]:
-    """Read a state dict file and strip a DataParallel ``module.`` prefix if every key carries it."""
-    state = read_torch_file(path, map_location)
+    """Read a state dict file (legacy or zip, never executing code) and strip DataParallel ``module.``
+    prefixes."""
+    state = load_torch_file(path, map_location=map_location)
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError(f"{path} does not hold a bare state dict (name -> tensor) as TA-GAN checkpoints do")
-    if state and all(key.startswith("module.") for key in state):
-        state = OrderedDict((key[len("module.") :], value) for key, value in state.items())
-    return OrderedDict(state)
+    return strip_prefix(state, "module.")
 
 
 def drop_instance_norm_statistics(state: dict[str, torch.Tensor], net: nn.Module) -> dict[str, torch.Tensor]:
@@ -85,17 +74,5 @@ def checkpoint_path(directory: str | Path, prefix: str | int, net_name: str) -> 
 def save_network(net: nn.Module, path: str | Path) -> Path:
     """Write ``net``'s state dict (moved to CPU) as a bare state dict, atomically."""
     state = OrderedDict((key, value.detach().cpu()) for key, value in net.state_dict().items())
-    atomic_save(state, Path(path))
+    atomic_save(state, path)
     return Path(path)
-
-
-def atomic_save(obj: object, path: Path) -> None:
-    """Write ``obj`` with ``torch.save`` to a temporary file beside ``path``, fsync, then rename: a reader
-    never sees a half-written checkpoint."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("wb") as handle:
-        torch.save(obj, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(path)

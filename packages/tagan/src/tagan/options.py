@@ -103,6 +103,11 @@ def add_base_options(parser: argparse.ArgumentParser) -> None:
         "(values above 255 are clipped by default, as the released networks expect)",
     )
     add(
+        "--legacy_live_train_scaling",
+        action="store_true",
+        help="live_train as the original: [0, 1] scaling before the 8-bit conversion (black inputs)",
+    )
+    add(
         "--precision",
         type=str,
         default="fp32",

@@ -10,11 +10,11 @@ implements ``set_input``, ``forward`` and ``optimize_parameters``. Networks live
 from __future__ import annotations
 
 import argparse
-import contextlib
 from collections import OrderedDict
 from pathlib import Path
 
 import torch
+from insilico_core.train import autocast
 from torch import nn
 
 from tagan.checkpoints import checkpoint_path, load_network_weights, save_network
@@ -94,11 +94,8 @@ class BaseModel:
         return tensor
 
     def autocast(self):
-        """Autocast context for ``--precision`` (a no-op for fp32)."""
-        if self.opt.precision == "fp32":
-            return contextlib.nullcontext()
-        dtype = torch.bfloat16 if self.opt.precision == "bf16" else torch.float16
-        return torch.autocast(device_type=self.device.type, dtype=dtype)
+        """Autocast context for ``--precision`` (fp32: none; bf16 on CPU / CUDA; fp16 on CUDA)."""
+        return autocast(self.device, self.opt.precision)
 
     def setup(self) -> None:
         """Create the schedulers (training) and load checkpoints (test, or training with --continue_train)."""
@@ -173,7 +170,9 @@ class BaseModel:
 
     def get_current_losses(self) -> OrderedDict[str, float]:
         return OrderedDict(
-            (name, float(self.losses[name])) for name in self.loss_names if name in self.losses
+            (name, float(torch.as_tensor(self.losses[name]).detach()))
+            for name in self.loss_names
+            if name in self.losses
         )
 
     def get_current_visuals(self) -> OrderedDict[str, torch.Tensor]:
