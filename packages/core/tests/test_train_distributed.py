@@ -17,13 +17,14 @@ import insilico_core
 import pytest
 import torch
 from insilico_core.train import (
+    CheckpointManager,
     DistributedInfo,
     all_reduce_mean,
     atomic_save,
-    barrier,
     distributed_sampler,
     init_distributed,
     load_checkpoint,
+    save_training_state,
     shutdown_distributed,
     unwrap_model,
     wrap_ddp,
@@ -57,15 +58,11 @@ def train_tiny(out: Path) -> None:
             optimizer.step()
             losses.append(all_reduce_mean(loss.detach(), info))
     if info.is_main:
-        atomic_save(
-            {
-                "model": unwrap_model(model).state_dict(),
-                "losses": torch.stack(losses),
-                "world": info.world_size,
-            },
-            out,
-        )
-    barrier(info)
+        result = {"model": unwrap_model(model).state_dict(), "losses": torch.stack(losses)}
+        atomic_save({**result, "world": info.world_size}, out)
+    torch.manual_seed(100 + info.rank)  # every process has its own random stream to checkpoint
+    manager = CheckpointManager(out.parent / f"checkpoints_{info.world_size}")
+    save_training_state(manager, len(losses), {"model": model, "optimizer": optimizer}, info=info)
     shutdown_distributed(info)
 
 
@@ -121,6 +118,11 @@ def test_two_gloo_processes_equal_one_process_on_the_combined_batch(tmp_path, mo
     assert single["world"] == 1
     assert len(single["losses"]) == EPOCHS * 32 // GLOBAL_BATCH
     torch.testing.assert_close(distributed["losses"], single["losses"], rtol=0, atol=1e-5)
+    checkpoint = CheckpointManager(tmp_path / "checkpoints_2").load_latest()
+    assert checkpoint["step"] == len(single["losses"])
+    assert checkpoint["state"]["model"].keys() == single["model"].keys()  # saved without DDP's "module."
+    rank_streams = [state["torch"] for state in checkpoint["rng"]]
+    assert len(rank_streams) == 2 and not torch.equal(*rank_streams)  # both ranks' RNG states were gathered
     torch.manual_seed(0)
     initial = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 1)).state_dict()
     for key, value in single["model"].items():
