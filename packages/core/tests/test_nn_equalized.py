@@ -147,3 +147,20 @@ def test_conv_bad_arguments_raise():
         EqualizedConv2d(2, 2, 3, stride=2, padding=[1, 0, 1, 0])
     with pytest.raises(ValueError, match="activation"):
         EqualizedConv2d(2, 2, 3, activation="gelu-ish")
+
+
+def test_conv_up2_matches_zero_insertion_fir_then_true_convolution():
+    """stylegan2-ada Conv2dLayer(up=2): zero-insert, pad, FIR x4 (sum 4), then convolve (flipped kernel)."""
+    layer = EqualizedConv2d(2, 3, 3, up=2, resample_filter=[1, 3, 3, 1])
+    x = torch.randn(1, 2, 5, 5)
+    up = np.zeros((1, 2, 10, 10))
+    up[:, :, ::2, ::2] = x.numpy()
+    padded = np.pad(up, ((0, 0), (0, 0), (3, 2), (3, 2)))  # k//2 + (4 + 1)//2 before, k//2 + (4 - 2)//2 after
+    f = np.outer([1, 3, 3, 1], [1, 3, 3, 1]) / 16.0
+    blurred = np.asarray([[scipy.signal.convolve2d(p, f, mode="valid") for p in s] for s in padded])
+    w = layer.weight.detach().numpy() / math.sqrt(18)
+    want = [[sum(scipy.signal.convolve2d(s[i], w[o, i], mode="valid") for i in range(2)) for o in range(3)]
+            for s in blurred]
+    got = layer(x)
+    assert got.shape == (1, 3, 10, 10)
+    np.testing.assert_allclose(got.detach().numpy(), np.asarray(want), rtol=1e-4, atol=1e-5)
