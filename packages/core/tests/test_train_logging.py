@@ -44,6 +44,22 @@ def test_metrics_logger_continues_and_drops_rows_past_a_resume_step(tmp_path):
     assert steps == [1, 2, 3, 4]
 
 
+def test_drop_after_removes_lines_a_killed_writer_left_incomplete(tmp_path):
+    logger = MetricsLogger(tmp_path, enabled=True)
+    for step in range(1, 4):
+        logger.log(step, loss=float(step), lr=0.5)
+    with (tmp_path / "metrics.jsonl").open("a") as handle:
+        handle.write('{"step": 4, "wall_ti')
+    with (tmp_path / "metrics.csv").open("a") as handle:
+        handle.write("4,17000")
+    resumed = MetricsLogger(tmp_path, enabled=True)
+    resumed.drop_after(10)
+    resumed.log(4, loss=4.0, lr=0.5)
+    assert [row["loss"] for row in _csv_rows(tmp_path / "metrics.csv")] == ["1.0", "2.0", "3.0", "4.0"]
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [1, 2, 3, 4]
+
+
 def test_metrics_logger_refuses_bad_values_and_is_silent_when_disabled(tmp_path):
     logger = MetricsLogger(tmp_path / "on", enabled=True)
     with pytest.raises(ValueError, match="scalar"):

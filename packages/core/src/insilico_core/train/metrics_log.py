@@ -43,6 +43,22 @@ def _json_value(value: int | float) -> int | float | None:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
+def _parse_json_record(line: str) -> dict[str, Any] | None:
+    """The record on one metrics.jsonl line, or ``None`` for a blank or incomplete line."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return record if isinstance(record, dict) and isinstance(record.get("step"), int) else None
+
+
+def _csv_row_step(row: dict[str | None, Any]) -> int | None:
+    """The step of a complete metrics.csv row, or ``None`` for a row with missing or extra cells."""
+    if None in row or None in row.values() or not str(row["step"]).isdigit():
+        return None
+    return int(row["step"])
+
+
 class MetricsLogger:
     """Append scalar metrics per step to ``<directory>/metrics.jsonl`` and ``metrics.csv`` (and TensorBoard).
 
@@ -98,18 +114,25 @@ class MetricsLogger:
                 self._writer.add_scalar(name, value, global_step=int(step))
 
     def drop_after(self, step: int) -> None:
-        """Remove every record with a step greater than ``step`` (for a run resumed from that step)."""
+        """Remove every record with a step greater than ``step`` (for a run resumed from that step).
+
+        A line or row that a killed process left incomplete is removed as well.
+        """
         if not self.enabled:
             return
         if self.jsonl_path.is_file():
             kept = [
                 line
                 for line in self.jsonl_path.read_text().splitlines()
-                if line.strip() and json.loads(line)["step"] <= step
+                if (record := _parse_json_record(line)) is not None and record["step"] <= step
             ]
             atomic_write_bytes(self.jsonl_path, "".join(line + "\n" for line in kept).encode())
         if self.csv_path.is_file():
-            rows = [row for row in self._read_csv_rows() if int(row["step"]) <= step]
+            rows = [
+                row
+                for row in self._read_csv_rows()
+                if (row_step := _csv_row_step(row)) is not None and row_step <= step
+            ]
             self._rewrite_csv(rows, self._columns)
 
     def close(self) -> None:
