@@ -7,7 +7,6 @@ import random
 import numpy as np
 import pytest
 import torch
-
 from multistylegan.augment import AdaptiveDiscriminatorAugmentation
 from multistylegan.losses import (
     PathLengthRegularization,

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
-
 from multistylegan import cli, load_checkpoint, load_discriminator, load_generator
 from multistylegan.checkpoints import CHECKPOINT_KEYS
 from multistylegan.losses import TopK
