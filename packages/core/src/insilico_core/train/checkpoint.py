@@ -83,8 +83,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
 
 
 def atomic_save(obj: Any, path: str | os.PathLike[str]) -> Path:
-    """``torch.save(obj, path)`` made atomic: a crash at any moment leaves ``path`` either old or new, never
-    torn.
+    """``torch.save(obj, path)`` made atomic: after a crash ``path`` is either old or new, never torn.
 
     ``obj`` should hold only tensors, numbers, strings, ``None`` and containers so that it loads back with
     ``torch.load(path, weights_only=True)`` (see :func:`load_checkpoint`). Returns the path written.

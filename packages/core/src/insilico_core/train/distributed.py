@@ -27,9 +27,11 @@ from .device import resolve_device
 
 @dataclass(frozen=True)
 class DistributedInfo:
-    """Who this process is: its global ``rank`` of ``world_size``, its ``local_rank`` on this machine, the
-    ``device`` it computes on and the process-group ``backend`` (``None`` when running as a single
-    process)."""
+    """Who this process is in a (possibly single-process) run.
+
+    ``rank`` of ``world_size`` globally, ``local_rank`` on this machine, the ``device`` it computes on and
+    the process-group ``backend`` (``None`` when running as a single process).
+    """
 
     rank: int
     local_rank: int
@@ -65,8 +67,7 @@ def current_rank() -> int:
 
 
 def init_distributed(device: str | torch.device = "auto", timeout_s: float = 1800.0) -> DistributedInfo:
-    """Join the process group ``torchrun`` describes, or describe a single process when not under
-    ``torchrun``.
+    """Join the process group ``torchrun`` describes, or describe a single process outside ``torchrun``.
 
     ``device`` is resolved as in :func:`insilico_core.train.resolve_device`; under ``torchrun`` a CUDA device
     becomes ``cuda:<local_rank>`` (one GPU per process) and selects the NCCL backend, any other device gloo.

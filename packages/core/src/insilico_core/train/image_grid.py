@@ -30,8 +30,7 @@ def make_image_grid(
     padding: int = 2,
     pad_value: int = 0,
 ) -> np.ndarray:
-    """Tile ``images`` ``[N, C, H, W]`` (C in 1, 2, 3) into a uint8 array ``[H', W']`` (C=1) or ``[H', W',
-    3]``.
+    """Tile ``images`` ``[N, C, H, W]`` (C = 1, 2, 3) into uint8 ``[H', W']`` (C = 1) or ``[H', W', 3]``.
 
     ``nrow`` is the number of images per row (default ``ceil(sqrt(N))``); ``value_range`` is the (low, high)
     of the input mapped to (0, 255); ``pad_value`` (0..255) fills the gaps.

@@ -1,5 +1,4 @@
-"""Progress bars with an ETA for every long loop (training, sampling, metrics), quiet where they would be
-noise.
+"""Progress bars with an ETA for every long loop (training, sampling, metrics), quiet where they are noise.
 
 Only the main process of a distributed run draws a bar (N identical bars interleave into garbage). When
 standard error is not a terminal (CI logs, ``nohup``, batch schedulers), tqdm cannot redraw a line in place,
@@ -28,8 +27,7 @@ def progress(
     log_interval_s: float = 30.0,
     **tqdm_options: Any,
 ) -> tqdm:
-    """A tqdm bar over ``iterable`` (or a manual bar with ``total`` when ``iterable`` is None) showing rate
-    and ETA.
+    """A tqdm bar with rate and ETA over ``iterable`` (a manual bar of ``total`` steps when it is None).
 
     ``disable=None`` shows the bar on rank 0 only; ``True`` / ``False`` force it off / on. Other keyword
     arguments go to tqdm (``unit``, ``initial`` for a resumed run, ``leave``, ...).

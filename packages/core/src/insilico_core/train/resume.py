@@ -34,6 +34,8 @@ from .rng_state import capture_rng_state, restore_rng_state
 
 
 class Stateful(Protocol):
+    """Anything with ``state_dict()`` and ``load_state_dict()``: modules, optimisers, EMA, scalers, ..."""
+
     def state_dict(self) -> Any: ...
 
     def load_state_dict(self, state: Any) -> Any: ...

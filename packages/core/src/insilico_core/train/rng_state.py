@@ -53,8 +53,7 @@ def _set_numpy_state(state: Mapping[str, Any]) -> None:
 
 
 def capture_rng_state(generators: Mapping[str, torch.Generator] | None = None) -> dict[str, Any]:
-    """Snapshot of all global generators (python, numpy, torch CPU, CUDA, MPS) and of the named
-    ``generators``.
+    """Snapshot of the global generators (python, numpy, torch CPU, CUDA, MPS) and the named ``generators``.
 
     Returns ``{"python": ..., "numpy": ..., "torch": uint8 tensor, "cuda": [uint8 tensor per device],
     "mps": uint8 tensor or None, "generators": {name: uint8 tensor}}``.
