@@ -55,5 +55,6 @@ def seeded_loader_kwargs(seed: int, rank: int = 0) -> dict[str, Any]:
     every run with this seed; ``rank`` (the process's distributed rank) gives each process its own stream of
     worker seeds so augmentations differ between processes.
     """
+    # a large prime stride keeps the ranks of one run apart from the ranks of a run with a nearby seed
     generator = torch.Generator().manual_seed(seed + 1_000_003 * rank)
     return {"generator": generator, "worker_init_fn": seed_worker}
