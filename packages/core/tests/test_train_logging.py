@@ -89,6 +89,7 @@ def test_progress_counts_and_is_silent_off_rank_zero(monkeypatch, capsys):
     bar = progress(range(3), desc="hidden")
     assert bar.disable and list(bar) == [0, 1, 2]
     assert capsys.readouterr().err == ""
+    assert progress(range(2), disable=False, log_interval_s=12.0).mininterval == 12.0  # stderr is captured
     manual = progress(total=4, disable=False, initial=2)
     manual.update(2)
     assert manual.n == 4
