@@ -1,0 +1,119 @@
+"""The building blocks of neuron-gan's progressive networks, with the original's module layout.
+
+Every equalized layer of neuron-gan uses the leaky-ReLU He gain ``sqrt(2 / (1 + 0.2**2)) = 1.3867505``
+(also the discriminator's last convolution, which no activation follows), bias gain 1 and a stored weight
+initialised with ``kaiming_normal_`` (std ``gain / sqrt(fan_in)``), so the effective initial weight std is
+``gain**2 / fan_in``. The original multiplies the layer *input* by ``gain / sqrt(fan_in)``; the core layers
+multiply the weight instead, which is the same linear map (differences ~1e-7).
+
+State-dict keys of a block are the indices of the original ``nn.Sequential``: the resampling step is index 0,
+the two convolutions are indices 1 and 4 (``<block>.1.weight``, ``<block>.4.weight``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from insilico_core.nn import EqualizedConv2d, EqualizedLinear, PixelNorm
+from torch import nn
+
+LEAKY_SLOPE = 0.2
+
+
+def leaky_relu_gain(slope: float) -> float:
+    """``torch.nn.init.calculate_gain('leaky_relu', slope)`` = ``sqrt(2 / (1 + slope**2))``."""
+    return math.sqrt(2.0 / (1.0 + slope**2))
+
+
+def equalized_conv(in_channels: int, out_channels: int, kernel_size: int, padding: int, bias: bool,
+                   slope: float = LEAKY_SLOPE) -> EqualizedConv2d:
+    """neuron-gan's ``Conv2d_normalized``: weight ``[out, in, k, k]`` (+ ``bias [out]``), He gain of lrelu."""
+    gain = leaky_relu_gain(slope)
+    fan_in = in_channels * kernel_size * kernel_size
+    return EqualizedConv2d(in_channels, out_channels, kernel_size, bias=bias, padding=padding, gain=gain,
+                           bias_gain=1.0, init_std=gain / math.sqrt(fan_in))
+
+
+def equalized_linear(in_features: int, out_features: int, slope: float = LEAKY_SLOPE) -> EqualizedLinear:
+    """neuron-gan's ``Linear_normalized`` without bias (the generator's first layer)."""
+    gain = leaky_relu_gain(slope)
+    return EqualizedLinear(in_features, out_features, bias=False, gain=gain, bias_gain=1.0,
+                           init_std=gain / math.sqrt(in_features))
+
+
+def kaiming_init_(conv: nn.Conv2d, slope: float = LEAKY_SLOPE) -> nn.Conv2d:
+    """The original's initialisation of its plain 1x1 convolutions: He-normal weight, zero bias."""
+    nn.init.kaiming_normal_(conv.weight, a=slope, mode="fan_in", nonlinearity="leaky_relu")
+    if conv.bias is not None:
+        nn.init.zeros_(conv.bias)
+    return conv
+
+
+class Resample(nn.Module):
+    """Bilinear resampling by ``scale_factor`` (``align_corners=False``), the original's ``Interpolate``.
+
+    For ``scale_factor=0.5`` this equals 2x2 average pooling exactly.
+    """
+
+    def __init__(self, scale_factor: float) -> None:
+        super().__init__()
+        self.scale_factor = scale_factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``[N, C, H, W]`` -> ``[N, C, H * s, W * s]``."""
+        return F.interpolate(x, scale_factor=self.scale_factor, mode="bilinear", align_corners=False)
+
+    def extra_repr(self) -> str:
+        return f"scale_factor={self.scale_factor}, mode=bilinear"
+
+
+class ScaleBlock(nn.Sequential):
+    """One resolution step (``Conv2d_scale_block``): resample, then 2 x (3x3 eq-conv, LReLU, PixelNorm).
+
+    ``up=True`` (generator): bilinear x2 first, convolutions at the doubled resolution.
+    ``up=False`` (discriminator): 2x2 average pooling first, convolutions at the halved resolution.
+    Convolutions have no bias. ``[N, in, H, W]`` -> ``[N, out, 2H, 2W]`` or ``[N, out, H/2, W/2]``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, up: bool, slope: float = LEAKY_SLOPE) -> None:
+        super().__init__(
+            Resample(2.0) if up else nn.AvgPool2d(kernel_size=2),
+            equalized_conv(in_channels, out_channels, 3, padding=1, bias=False, slope=slope),
+            nn.LeakyReLU(slope),
+            PixelNorm(),
+            equalized_conv(out_channels, out_channels, 3, padding=1, bias=False, slope=slope),
+            nn.LeakyReLU(slope),
+            PixelNorm(),
+        )
+
+
+class ToImage(nn.Module):
+    """Generator "toRGB": plain 1x1 conv (no bias, not equalized) then tanh; key ``layers.0.weight``.
+
+    ``[N, C, H, W]`` -> ``[N, n_colors, H, W]`` in (-1, 1).
+    """
+
+    def __init__(self, in_channels: int, n_colors: int = 1, slope: float = LEAKY_SLOPE) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(
+            kaiming_init_(nn.Conv2d(in_channels, n_colors, kernel_size=1, bias=False), slope), nn.Tanh()
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+class FromImage(nn.Module):
+    """Discriminator "fromRGB": plain 1x1 conv with bias, no activation; keys ``conv.weight``, ``conv.bias``.
+
+    ``[N, n_colors, H, W]`` -> ``[N, C, H, W]``.
+    """
+
+    def __init__(self, out_channels: int, n_colors: int = 1, slope: float = LEAKY_SLOPE) -> None:
+        super().__init__()
+        self.conv = kaiming_init_(nn.Conv2d(n_colors, out_channels, kernel_size=1), slope)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
