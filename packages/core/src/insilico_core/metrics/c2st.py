@@ -20,10 +20,12 @@ A fresh classifier (a GAN discriminator/critic) is trained to tell sample A ("re
    where errD is the classifier's training loss: GAN: BCE(D(A), 1) + BCE(D(B), 0) (BCE on logits);
    WGAN: mean D(A) − mean D(B); WGAN-GP: mean D(A) − mean D(B) + λ·mean (‖∇D(x̂)‖₂ − 1)² (λ = 10,
    x̂ = ε A + (1 − ε) B, ε ~ U(0, 1) per sample, the penalty included at evaluation too).
-   Higher (closer to 0 for WGAN-type critics, towards −2 log 2 ... 0 for GAN) means the classifier separates
-   the samples better; for samples from one distribution the WGAN-type score is near 0 from below. A class-
-   conditional (star-shaped) classifier returns one row of scores per class and the score is then a vector
-   (BioGANs prints it per class and their mean).
+   A higher score means the classifier separates the samples better (the generator is worse): for
+   WGAN-type critics it estimates mean D(B) − mean D(A) (minus the penalty), about 0 (slightly below with
+   WGAN-GP) for samples from one distribution and growing with their distance; for GAN it is
+   −(BCE_A + BCE_B), about −2 log 2 at chance and rising towards 0 as the samples become separable. A
+   class-conditional (star-shaped) classifier returns one row of scores per class and the score is then a
+   vector (BioGANs prints it per class and their mean).
 
 Inputs are image batches ``[B, C, H, W]`` or, for class-conditional classifiers, ``[K, B, C, H, W]``
 (K classes); the classifier must return scores of shape ``[B]`` (or ``[K, B]``); trailing singleton dims

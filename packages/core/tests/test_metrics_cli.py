@@ -1,0 +1,175 @@
+"""Weights registry and the ``metrics`` / ``weights`` commands, without any download."""
+
+import hashlib
+import io
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from insilico_core.metrics import (
+    REGISTRY,
+    InceptionFeatures,
+    InceptionV3,
+    frechet_distance_from_features,
+    load_inception,
+    psnr,
+    resolve_weights,
+    ssim,
+    verify_weights,
+)
+from insilico_core.metrics import weights as weights_module
+from insilico_core.metrics.cli import metrics, weights
+from PIL import Image
+
+
+@pytest.fixture(autouse=True)
+def single_thread():
+    """Inception on a few tiny images runs faster on one thread than on two contended ones."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def weights_dir(tmp_path, monkeypatch):
+    directory = tmp_path / "weights"
+    directory.mkdir()
+    monkeypatch.setenv("INSILICO_WEIGHTS", str(directory))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    return directory
+
+
+def test_registry_lists_every_network_file():
+    assert set(REGISTRY) == {
+        "inception-fid",
+        "inception-torchvision",
+        "i3d-rgb-imagenet",
+        "lpips-alex",
+        "lpips-vgg",
+        "alexnet-torchvision",
+        "vgg16-torchvision",
+    }
+    for entry in REGISTRY.values():
+        assert entry.url.startswith("https://")
+        if entry.checksum_kind == "sha256-prefix":  # torch hub convention: name-<sha256 prefix>.pth
+            assert entry.file_name.rsplit("-", 1)[1].startswith(entry.checksum)
+
+
+def test_missing_file_error_says_what_where_and_how(weights_dir):
+    with pytest.raises(FileNotFoundError) as error:
+        resolve_weights("inception-fid")
+    message = str(error.value)
+    for fact in (
+        "pt_inception-2015-12-05-6726825d.pth",
+        "6726825d",
+        "github.com/mseitzer/pytorch-fid",
+        str(weights_dir),
+    ):
+        assert fact in message
+    with pytest.raises(FileNotFoundError, match="rgb_imagenet.pt"):
+        resolve_weights("i3d-rgb-imagenet", weights_dir / "nowhere.pt")
+    with pytest.raises(ValueError, match="unknown weights"):
+        resolve_weights("inception")
+
+
+def test_resolve_finds_files_in_the_weights_directory(weights_dir):
+    (weights_dir / "rgb_imagenet.pt").write_bytes(b"x")
+    assert resolve_weights("i3d-rgb-imagenet") == weights_dir / "rgb_imagenet.pt"
+
+
+def test_checksums_match_hashlib_and_git(tmp_path):
+    path = tmp_path / "file"
+    path.write_bytes(b"hello\n")
+    assert weights_module.file_checksum(path, "sha256") == hashlib.sha256(b"hello\n").hexdigest()
+    # `printf 'hello\n' | git hash-object --stdin`
+    assert weights_module.file_checksum(path, "git-blob-sha1") == "ce013625030ba8dba906f756967f9e9ca394464a"
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        verify_weights("lpips-alex", path)
+
+
+def test_fetch_keeps_nothing_when_the_download_does_not_verify(weights_dir, monkeypatch):
+    monkeypatch.setattr(weights_module.urllib.request, "urlopen", lambda url: io.BytesIO(b"not the weights"))
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        weights_module.fetch_weights("lpips-vgg")
+    assert list(weights_dir.iterdir()) == []
+
+
+def test_fetch_puts_a_verified_download_in_place(weights_dir, monkeypatch):
+    content = b"published bytes"
+    entry = weights_module.WeightsFile(
+        "toy",
+        "toy.pth",
+        "https://example.invalid/toy.pth",
+        "sha256",
+        hashlib.sha256(content).hexdigest(),
+        "test entry",
+    )
+    monkeypatch.setitem(weights_module.REGISTRY, "toy", entry)
+    monkeypatch.setattr(weights_module.urllib.request, "urlopen", lambda url: io.BytesIO(content))
+    path = weights_module.fetch_weights("toy")
+    assert path == weights_dir / "toy.pth" and path.read_bytes() == content
+
+
+def test_weights_list_command(weights_dir):
+    result = CliRunner().invoke(weights, ["list", "--json"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.output.splitlines()]
+    assert [r["name"] for r in records] == list(REGISTRY)
+    fid = records[0]
+    assert (
+        fid["put_it_at"] == str(weights_dir / "pt_inception-2015-12-05-6726825d.pth") and fid["found"] is None
+    )
+    assert "6726825d" in fid["checksum"] and fid["url"].endswith("pt_inception-2015-12-05-6726825d.pth")
+
+
+def write_pngs(folder, arrays):
+    folder.mkdir()
+    for index, array in enumerate(arrays):
+        Image.fromarray(array).save(folder / f"img{index:02d}.png")
+    return folder
+
+
+def test_paired_metrics_command_matches_the_functions(tmp_path):
+    rng = np.random.default_rng(0)
+    real = [rng.integers(0, 256, size=(24, 20), dtype=np.uint8) for _ in range(3)]
+    fake = [
+        np.clip(a.astype(int) + rng.integers(-20, 21, size=a.shape), 0, 255).astype(np.uint8) for a in real
+    ]
+    real_dir, fake_dir = write_pngs(tmp_path / "real", real), write_pngs(tmp_path / "fake", fake)
+    x = torch.from_numpy(np.stack(real)[:, None] / 255.0)
+    y = torch.from_numpy(np.stack(fake)[:, None] / 255.0)
+    for name, expected in (("ssim", ssim(x, y, 1.0)), ("psnr", psnr(x, y, 1.0))):
+        result = CliRunner().invoke(
+            metrics, [name, str(real_dir), str(fake_dir), "--json", "--batch-size", "2"]
+        )
+        assert result.exit_code == 0, result.output
+        record = json.loads(result.stdout.strip().splitlines()[-1])
+        assert record["value"] == pytest.approx(float(expected), rel=1e-5) and record["num_pairs"] == 3
+
+
+@pytest.mark.slow
+def test_fid_command_with_weights_from_a_file(tmp_path):
+    torch.manual_seed(0)
+    state = {
+        k: v for k, v in InceptionV3("tf-fid").state_dict().items() if not k.endswith("num_batches_tracked")
+    }
+    weights_file = tmp_path / "pt_inception.pth"
+    torch.save(state, weights_file)
+    rng = np.random.default_rng(1)
+    real = [rng.integers(0, 256, size=(16, 16), dtype=np.uint8) for _ in range(2)]
+    fake = [(a // 2).astype(np.uint8) for a in real]
+    real_dir, fake_dir = write_pngs(tmp_path / "real", real), write_pngs(tmp_path / "fake", fake)
+    result = CliRunner().invoke(
+        metrics,
+        ["fid", str(real_dir), str(fake_dir), "--weights", str(weights_file), "--json", "--device", "cpu"],
+    )
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout.strip().splitlines()[-1])
+    extractor = InceptionFeatures(load_inception("tf-fid", weights_file), "pytorch-fid")
+    with torch.no_grad():
+        features = extractor(torch.from_numpy(np.stack(real + fake)[:, None] / 255.0).float())
+    expected = frechet_distance_from_features(features[:2], features[2:])
+    assert record["value"] == pytest.approx(expected, rel=1e-4) and record["num_real"] == 2
