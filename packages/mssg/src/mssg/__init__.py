@@ -1,0 +1,1 @@
+"""Multi-Source StyleGAN (Lai et al., MIDL 2024) on current PyTorch."""
