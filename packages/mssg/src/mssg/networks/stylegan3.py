@@ -353,6 +353,15 @@ class Generator(nn.Module):
         **synthesis_kwargs,
     ) -> None:
         super().__init__()
+        self.init_kwargs = dict(
+            z_dim=z_dim,
+            c_dim=c_dim,
+            w_dim=w_dim,
+            img_resolution=img_resolution,
+            img_channels=img_channels,
+            mapping_kwargs=dict(mapping_kwargs or {}),
+            **synthesis_kwargs,
+        )  # what a snapshot records to rebuild this network
         self.z_dim = z_dim
         self.c_dim = c_dim
         self.w_dim = w_dim
