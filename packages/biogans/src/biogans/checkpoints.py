@@ -415,3 +415,21 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, An
     netG.load_state_dict(state["netG"])
     netD.load_state_dict(state["netD"])
     return {**state, "netG": netG.eval(), "netD": netD.eval()}
+
+
+def load_weights_into(model: nn.Module, path: str | Path, network: str) -> nn.Module:
+    """Load ``--netG`` / ``--netD`` (``network`` = 'netG' or 'netD') into a built model: one of our
+    checkpoints (its ``network`` entry) or an original state dict (keys mapped); returns the model."""
+    state = load_torch_file(path)
+    if isinstance(state, Mapping) and "meta" in state:
+        if network not in state:
+            raise ValueError(f"{path}: our checkpoint has no {network} entry")
+        model.load_state_dict(state[network])
+        return model
+    if not isinstance(state, Mapping):
+        raise ValueError(f"{path}: expected a state dict, got {type(state).__name__}")
+    try:
+        model.load_state_dict(convert_original_state_dict(state, model))
+    except ValueError as error:
+        raise ValueError(f"{path} does not fit the model built from the flags: {error}") from None
+    return model

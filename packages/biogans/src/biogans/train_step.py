@@ -6,9 +6,10 @@ and interpolation weights.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
+from insilico_core.train import autocast
 from torch import nn
 
 from .losses import canonical_algorithm, discriminator_loss, generator_loss
@@ -38,12 +39,13 @@ def train_iteration(
     D: nn.Module,
     optG: torch.optim.Optimizer,
     optD: torch.optim.Optimizer,
-    real_batches: Sequence[torch.Tensor],
+    real_batches: Iterable[torch.Tensor],
     z_batches: Sequence[torch.Tensor] | None,
     algorithm: str,
     eps: Sequence[torch.Tensor] | None = None,
     clamp: float | tuple[float, float] = 0.01,
     wgangp_lambda: float = 10.0,
+    precision: str = "fp32",
 ) -> tuple[float, float]:
     """One generator iteration: ``len(real_batches)`` critic steps, then one generator step.
 
@@ -60,24 +62,27 @@ def train_iteration(
         z_batches: one latent batch ``[B, nz, 1, 1]`` per critic step, or None to draw them as the original
             (``normal_(0, 1)`` of the real batch's size, at the same point of the random stream).
         eps: one ε (``[B]`` or ``[K, B]``) per critic step for WGAN-GP, or None to draw with ``torch.rand``.
+        precision: ``'fp32'`` (the reference) or ``'bf16'`` / ``'fp16'`` autocast of the forward passes.
 
     Returns:
         (errD of the last critic step, errG) as floats.
     """
     algorithm = canonical_algorithm(algorithm)
-    steps = len(real_batches)
-    if steps < 1:
-        raise ValueError("real_batches must hold at least one batch (one per critic step)")
-    if z_batches is not None and len(z_batches) != steps:
-        raise ValueError(f"z_batches must hold one batch per critic step ({steps}), got {len(z_batches)}")
-    if eps is not None and len(eps) != steps:
-        raise ValueError(f"eps must hold one tensor per critic step ({steps}), got {len(eps)}")
     low, high = _clamp_range(clamp)
+    if isinstance(real_batches, Sequence):
+        for name, given in (("z_batches", z_batches), ("eps", eps)):
+            if given is not None and len(given) != len(real_batches):
+                raise ValueError(
+                    f"{name} must hold one entry per real batch ({len(real_batches)}), got {len(given)}"
+                )
     G.train()
     D.train()
-    fake = None
-    err_d = torch.zeros(())
+    fake, err_d, steps = None, torch.zeros(()), 0
     for step, real in enumerate(real_batches):
+        if z_batches is not None and step >= len(z_batches):
+            raise ValueError(f"z_batches has {len(z_batches)} batches, fewer than the critic steps")
+        if eps is not None and step >= len(eps):
+            raise ValueError(f"eps has {len(eps)} tensors, fewer than the critic steps")
         D.zero_grad()
         for parameter in D.parameters():
             parameter.requires_grad_(True)
@@ -85,20 +90,27 @@ def train_iteration(
             z = z_batches[step].to(real.device)
         else:
             z = latent_noise(real.shape[-4], G.nz, real.device)
-        fake = G(z)
-        err_d = discriminator_loss(
-            algorithm, D, real.detach(), fake.detach(), None if eps is None else eps[step], wgangp_lambda
-        ).mean()
+        with autocast(real.device, precision):
+            fake = G(z)
+            err_d = discriminator_loss(
+                algorithm, D, real.detach(), fake.detach(), None if eps is None else eps[step], wgangp_lambda
+            ).mean()
         err_d.backward()
         optD.step()
         if algorithm == "WGAN":
             with torch.no_grad():
                 for parameter in D.parameters():
                     parameter.clamp_(low, high)
+        steps += 1
+    if steps == 0:
+        raise ValueError("real_batches must hold at least one batch (one per critic step)")
+    if z_batches is not None and len(z_batches) != steps:
+        raise ValueError(f"z_batches must hold one batch per critic step ({steps}), got {len(z_batches)}")
     G.zero_grad()
     for parameter in D.parameters():
         parameter.requires_grad_(False)
-    err_g = generator_loss(algorithm, D, fake)
+    with autocast(fake.device, precision):
+        err_g = generator_loss(algorithm, D, fake)
     err_g.backward()
     optG.step()
     for parameter in D.parameters():
