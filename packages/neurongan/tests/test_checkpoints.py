@@ -12,10 +12,31 @@ import torch
 from insilico_core.legacy import UnsafePickleError
 from neurongan import DiscriminatorPG, GeneratorPG
 
-ORIGINAL_KEYS = ["epoch", "Generator_state", "Generator_attrs", "Discriminator_state", "Discriminator_attrs",
-                 "lr", "Loss_real", "Loss_fake", "Loss_G", "Loss_D"]
-ATTR_NAMES = ["LeakyReLU_neg_slope", "N_colors", "N_features_per_layer", "N_layers", "N_layers_max",
-              "image_size", "image_size_init", "image_size_max", "latent_dim", "training", "alpha"]
+ORIGINAL_KEYS = [
+    "epoch",
+    "Generator_state",
+    "Generator_attrs",
+    "Discriminator_state",
+    "Discriminator_attrs",
+    "lr",
+    "Loss_real",
+    "Loss_fake",
+    "Loss_G",
+    "Loss_D",
+]
+ATTR_NAMES = [
+    "LeakyReLU_neg_slope",
+    "N_colors",
+    "N_features_per_layer",
+    "N_layers",
+    "N_layers_max",
+    "image_size",
+    "image_size_init",
+    "image_size_max",
+    "latent_dim",
+    "training",
+    "alpha",
+]
 
 
 def _tiny_pair(res, alpha, seed=0):
@@ -27,7 +48,9 @@ def _tiny_pair(res, alpha, seed=0):
     return G, D
 
 
-@pytest.mark.parametrize(("res", "alpha", "n_layers"), [(4, 1.0, 1), (16, 0.5, 3), (16, 1.0, 3), (32, 1.0, 4)])
+@pytest.mark.parametrize(
+    ("res", "alpha", "n_layers"), [(4, 1.0, 1), (16, 0.5, 3), (16, 1.0, 3), (32, 1.0, 4)]
+)
 def test_round_trip_keeps_keys_attrs_and_outputs(tmp_path, res, alpha, n_layers):
     G, D = _tiny_pair(res, alpha)
     losses = {"Loss_real": [1.0, 2.0, 3.0], "Loss_D": np.arange(5.0)}
@@ -62,16 +85,27 @@ def test_default_networks_mid_fade_and_final_stage(tmp_path):
             assert a.state_dict().keys() == b.state_dict().keys()
             assert all(torch.equal(a.state_dict()[k], b.state_dict()[k]) for k in a.state_dict())
         if res == 64:
-            assert "ToIm_list.0.layers.0.weight" in G2.state_dict() and G2.ToIm.layers[0].weight.shape[1] == 64
+            assert (
+                "ToIm_list.0.layers.0.weight" in G2.state_dict() and G2.ToIm.layers[0].weight.shape[1] == 64
+            )
         else:
             assert "layers.11.4.weight" in G2.state_dict() and "layers.8.bias" in D2.state_dict()
 
 
 def test_files_written_with_plain_torch_save_load_safely_and_code_is_refused(tmp_path):
     G, D = _tiny_pair(8, 1.0)
-    original = {"epoch": 2, "Generator_state": G.state_dict(), "Generator_attrs": G.saved_attrs(),
-                "Discriminator_state": D.state_dict(), "Discriminator_attrs": D.saved_attrs(), "lr": 1e-4,
-                "Loss_real": np.zeros(2), "Loss_fake": np.zeros(2), "Loss_G": np.zeros(2), "Loss_D": np.zeros(2)}
+    original = {
+        "epoch": 2,
+        "Generator_state": G.state_dict(),
+        "Generator_attrs": G.saved_attrs(),
+        "Discriminator_state": D.state_dict(),
+        "Discriminator_attrs": D.saved_attrs(),
+        "lr": 1e-4,
+        "Loss_real": np.zeros(2),
+        "Loss_fake": np.zeros(2),
+        "Loss_G": np.zeros(2),
+        "Loss_D": np.zeros(2),
+    }
     torch.save(original, tmp_path / "orig.pth")
     assert neurongan.load_generator(tmp_path / "orig.pth").image_size == 8
     original["payload"] = os.getcwd  # a pickled function: weights_only loading must refuse it
@@ -98,7 +132,7 @@ def _shift_list(state, prefix, extra):
     out = {f"{prefix}.0.{suffix}": value for suffix, value in extra.items()}
     for key, value in state.items():
         if key.startswith(prefix + "."):
-            index, suffix = key[len(prefix) + 1:].split(".", 1)
+            index, suffix = key[len(prefix) + 1 :].split(".", 1)
             key = f"{prefix}.{int(index) + 1}.{suffix}"
         out[key] = value
     return out
@@ -109,8 +143,9 @@ def test_legacy_format_with_all_lists_and_prev_modules_loads():
     ``ToIm_prev``/``last_conv_block`` (D: ``FromIm_prev``/``first_conv_block``) modules."""
     G, D = _tiny_pair(8, 1.0)
     g_state = _shift_list(G.state_dict(), "ToIm_list", {"layers.0.weight": torch.ones(1, 8, 1, 1)})
-    g_state = _shift_list(g_state, "conv_block_list", {"1.weight": torch.ones(8, 16, 3, 3),
-                                                       "4.weight": torch.ones(8, 8, 3, 3)})
+    g_state = _shift_list(
+        g_state, "conv_block_list", {"1.weight": torch.ones(8, 16, 3, 3), "4.weight": torch.ones(8, 8, 3, 3)}
+    )
     g_state["ToIm_prev.layers.0.weight"] = torch.zeros(1, 16, 1, 1)
     g_state["last_conv_block.1.weight"] = torch.zeros(8, 16, 3, 3)
     d_state = dict(D.state_dict())

@@ -14,9 +14,19 @@ from neurongan.schedule import adaptive_critic_steps, learning_rate_at
 def test_defaults_are_the_original_config_values():
     config = build_config()
     assert config.transit_sch == [25000, 50000, 75000, 100000, 125000]
-    assert (config.alpha_step, config.learning_rate, config.batch_size, config.N_epochs) == (1e-4, 1e-4, 8, 150000)
+    assert (config.alpha_step, config.learning_rate, config.batch_size, config.N_epochs) == (
+        1e-4,
+        1e-4,
+        8,
+        150000,
+    )
     assert (config.beta1, config.grad_pen_lambda, config.drift_epsilon, config.n_critic) == (0.5, 10, 1e-3, 1)
-    assert (config.latent_dim, config.image_size, config.image_size_init, config.translation) == (512, 512, 16, 0.05)
+    assert (config.latent_dim, config.image_size, config.image_size_init, config.translation) == (
+        512,
+        512,
+        16,
+        0.05,
+    )
     assert config.N_gen_features == [128, 64, 32, 32, 16, 16]
     assert config.N_dis_features == [16, 16, 32, 32, 64, 128]
     assert (config.seed, config.checkpointing_period, config.N_workers) == (1, 100, 2)
@@ -35,9 +45,11 @@ def test_toml_then_cli_flags(tmp_path, monkeypatch):
 
 def test_original_style_python_config(tmp_path):
     path = tmp_path / "config_ex.py"
-    path.write_text("import os\nroot_dir = os.path.abspath(os.path.dirname(__file__))\n"
-                    "weights_dir = os.path.join(root_dir, 'weights')\nID = '0042'\nlatent_dim = 64\n"
-                    "transit_period = 30000\nN_epochs = 200000\n")
+    path.write_text(
+        "import os\nroot_dir = os.path.abspath(os.path.dirname(__file__))\n"
+        "weights_dir = os.path.join(root_dir, 'weights')\nID = '0042'\nlatent_dim = 64\n"
+        "transit_period = 30000\nN_epochs = 200000\n"
+    )
     config = build_config(path)
     assert config.weights_dir == str(tmp_path / "weights") and config.latent_dim == 64
     assert config.transit_sch == [30000, 60000, 90000, 120000, 150000]
@@ -86,12 +98,50 @@ def test_adaptive_critic_steps():
 
 def test_config_dataclass_holds_every_original_variable():
     names = {f for f in TrainConfig.__dataclass_fields__}
-    original = {"root_dir", "configs_dir", "data_dir", "images_dir", "weights_dir", "plots_dir", "logs_dir",
-                "wgan", "n_critic", "adapt_critic", "weights_init", "unroll_steps", "pggan", "grad_pen_lambda",
-                "transit_sch", "transit_period", "alpha_step", "ID", "samples_sub_dir", "RMSprop",
-                "learning_rate", "batch_size", "N_epochs", "N_epochs_session", "beta1", "sim_loss_lambda",
-                "sim_loss_lambda_decay_rate", "drift_epsilon", "resume", "N_workers", "seed",
-                "checkpointing_period", "device", "pin_memory", "dataset_name", "dataset_dir", "translation",
-                "image_preprocessing", "latent_dim", "image_size", "N_colors", "LeakyReLU_leak",
-                "N_gen_features", "N_dis_features"}
+    original = {
+        "root_dir",
+        "configs_dir",
+        "data_dir",
+        "images_dir",
+        "weights_dir",
+        "plots_dir",
+        "logs_dir",
+        "wgan",
+        "n_critic",
+        "adapt_critic",
+        "weights_init",
+        "unroll_steps",
+        "pggan",
+        "grad_pen_lambda",
+        "transit_sch",
+        "transit_period",
+        "alpha_step",
+        "ID",
+        "samples_sub_dir",
+        "RMSprop",
+        "learning_rate",
+        "batch_size",
+        "N_epochs",
+        "N_epochs_session",
+        "beta1",
+        "sim_loss_lambda",
+        "sim_loss_lambda_decay_rate",
+        "drift_epsilon",
+        "resume",
+        "N_workers",
+        "seed",
+        "checkpointing_period",
+        "device",
+        "pin_memory",
+        "dataset_name",
+        "dataset_dir",
+        "translation",
+        "image_preprocessing",
+        "latent_dim",
+        "image_size",
+        "N_colors",
+        "LeakyReLU_leak",
+        "N_gen_features",
+        "N_dis_features",
+    }
     assert original <= names

@@ -70,7 +70,9 @@ def test_without_augmentations_samples_are_exactly_the_file_scaled_to_minus_one_
     assert (sample[~nonzero] > -1).all()  # zero pixels inside the image get background noise, as the original
     expected = sample.clone()
     dataset.set_image_size(64)
-    resized = F.interpolate(expected[None], size=(64, 64), mode="bilinear", antialias=True, align_corners=False)
+    resized = F.interpolate(
+        expected[None], size=(64, 64), mode="bilinear", antialias=True, align_corners=False
+    )
     torch.testing.assert_close(dataset[1], resized[0], rtol=0, atol=1e-5)
 
 

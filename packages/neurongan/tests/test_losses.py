@@ -100,14 +100,21 @@ def test_draws_follow_the_original_order_z1_z2_t_z3():
     D = DiscriminatorPG([4, 8], image_size_init=4)
     real = torch.rand(3, 1, 4, 4) * 2 - 1
     torch.manual_seed(11)
-    implicit = [d_wasserstein_loss(G, D, real)[0], gradient_penalty(G, D, real), g_wasserstein_loss(G, D, batch_size=3)]
+    implicit = [
+        d_wasserstein_loss(G, D, real)[0],
+        gradient_penalty(G, D, real),
+        g_wasserstein_loss(G, D, batch_size=3),
+    ]
     torch.manual_seed(11)
     z1 = sample_latent(3, 6)
     z2 = sample_latent(3, 6)
     t = torch.rand(3, 1, 1, 1)
     z3 = sample_latent(3, 6)
-    explicit = [d_wasserstein_loss(G, D, real, z=z1)[0], gradient_penalty(G, D, real, z=z2, t=t),
-                g_wasserstein_loss(G, D, z=z3)]
+    explicit = [
+        d_wasserstein_loss(G, D, real, z=z1)[0],
+        gradient_penalty(G, D, real, z=z2, t=t),
+        g_wasserstein_loss(G, D, z=z3),
+    ]
     for a, b in zip(implicit, explicit, strict=True):
         assert a.item() == b.item()
 

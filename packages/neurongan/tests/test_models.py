@@ -55,8 +55,17 @@ def expected_d_keys(s: int) -> dict[str, tuple[int, ...]]:
     return keys
 
 
-STAGES = [(16, 1.0, 0), (32, 0.5, 0), (32, 1.0, 1), (64, 0.25, 1), (64, 1.0, 2), (128, 1.0, 3),
-          (256, 0.5, 3), (512, 0.0, 4), (512, 1.0, 5)]
+STAGES = [
+    (16, 1.0, 0),
+    (32, 0.5, 0),
+    (32, 1.0, 1),
+    (64, 0.25, 1),
+    (64, 1.0, 2),
+    (128, 1.0, 3),
+    (256, 0.5, 3),
+    (512, 0.0, 4),
+    (512, 1.0, 5),
+]
 
 
 @pytest.mark.parametrize(("res", "alpha", "completed"), STAGES)
@@ -92,6 +101,7 @@ def test_growth_errors_are_clear():
 
 
 # ---- independent functional reference (spec §5.1-5.3: the original scales the layer *input*) ----
+
 
 def _eq_conv(x, w, b=None, padding=1):
     return F.conv2d(x * (GAIN / math.sqrt(w[0].numel())), w, b, padding=padding)
@@ -131,8 +141,9 @@ def reference_discriminator(state, x, completed, alpha):
         for j in range(completed):
             y = _block(y, state, f"layers.{j}", up=False)
         y = _lrelu_norm(_eq_conv(y, state[f"layers.{completed}.weight"], state[f"layers.{completed}.bias"]))
-        return _eq_conv(y, state[f"layers.{completed + 3}.weight"], state[f"layers.{completed + 3}.bias"],
-                        padding=0).flatten(1)
+        return _eq_conv(
+            y, state[f"layers.{completed + 3}.weight"], state[f"layers.{completed + 3}.bias"], padding=0
+        ).flatten(1)
 
     def from_image(y, prefix):
         return F.conv2d(y, state[f"{prefix}.conv.weight"], state[f"{prefix}.conv.bias"])
@@ -148,8 +159,9 @@ def reference_discriminator(state, x, completed, alpha):
 TINY_G, TINY_D = [16, 8, 8, 4], [4, 8, 8, 16]
 
 
-@pytest.mark.parametrize(("res", "alpha", "completed"), [(4, 1.0, 0), (8, 0.3, 0), (16, 1.0, 2), (32, 0.7, 2),
-                                                        (32, 1.0, 3)])
+@pytest.mark.parametrize(
+    ("res", "alpha", "completed"), [(4, 1.0, 0), (8, 0.3, 0), (16, 1.0, 2), (32, 0.7, 2), (32, 1.0, 3)]
+)
 def test_forward_matches_the_functional_reference(res, alpha, completed):
     torch.manual_seed(1)
     G = GeneratorPG(TINY_G, image_size_init=4, latent_dim=12)
@@ -164,10 +176,12 @@ def test_forward_matches_the_functional_reference(res, alpha, completed):
         image = G(z)
         score = D(x)
     assert image.shape == (3, 1, res, res) and score.shape == (3, 1)
-    torch.testing.assert_close(image, reference_generator(G.state_dict(), z, 16, 4, completed, alpha),
-                               rtol=1e-4, atol=2e-5)
-    torch.testing.assert_close(score, reference_discriminator(D.state_dict(), x, completed, alpha),
-                               rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(
+        image, reference_generator(G.state_dict(), z, 16, 4, completed, alpha), rtol=1e-4, atol=2e-5
+    )
+    torch.testing.assert_close(
+        score, reference_discriminator(D.state_dict(), x, completed, alpha), rtol=1e-4, atol=1e-6
+    )
 
 
 def test_generator_fade_blends_the_upsampled_previous_stage_and_the_new_block():

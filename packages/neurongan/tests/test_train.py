@@ -13,11 +13,22 @@ from PIL import Image
 
 def _run(tmp_path, tiny_neuron_folder, run, *flags):
     base = tmp_path / run
-    train_main([
-        "--configs", str(base.parent / "tiny.toml"), "--dataset_dir", str(tiny_neuron_folder),
-        "--weights_dir", str(base / "weights"), "--images_dir", str(base / "images"),
-        "--logs_dir", str(base / "logs"), "--no_progress", *flags,
-    ])
+    train_main(
+        [
+            "--configs",
+            str(base.parent / "tiny.toml"),
+            "--dataset_dir",
+            str(tiny_neuron_folder),
+            "--weights_dir",
+            str(base / "weights"),
+            "--images_dir",
+            str(base / "images"),
+            "--logs_dir",
+            str(base / "logs"),
+            "--no_progress",
+            *flags,
+        ]
+    )
     return base
 
 
@@ -38,7 +49,10 @@ def test_interrupted_run_resumes_exactly(tmp_path, tiny_neuron_folder, tiny_conf
     interrupted = _run(tmp_path, tiny_neuron_folder, "interrupted", "--N_epochs_session", "5")
     mid = neurongan.load_checkpoint(interrupted / "weights" / "GenDisc_tiny.pth")
     assert mid["epoch"] == 5 and mid["Generator_attrs"]["image_size"] == 16
-    assert float(mid["Generator_attrs"]["alpha"]) == 0.5 and "conv_block_list.0.1.weight" in mid["Generator_state"]
+    assert (
+        float(mid["Generator_attrs"]["alpha"]) == 0.5
+        and "conv_block_list.0.1.weight" in mid["Generator_state"]
+    )
     _run(tmp_path, tiny_neuron_folder, "interrupted", "--resume", "--N_epochs_session", "4")
     _run(tmp_path, tiny_neuron_folder, "interrupted", "--resume")
     a = neurongan.load_checkpoint(straight / "weights" / "GenDisc_tiny.pth")
@@ -54,7 +68,9 @@ def test_interrupted_run_resumes_exactly(tmp_path, tiny_neuron_folder, tiny_conf
 
 @pytest.mark.slow
 def test_schedule_layout_and_samples(tmp_path, tiny_neuron_folder, tiny_config):
-    run = _run(tmp_path, tiny_neuron_folder, "layout", "--N_epochs_session", "11", "--checkpointing_period", "11")
+    run = _run(
+        tmp_path, tiny_neuron_folder, "layout", "--N_epochs_session", "11", "--checkpointing_period", "11"
+    )
     data = neurongan.load_checkpoint(run / "weights" / "GenDisc_tiny.pth")
     attrs = data["Generator_attrs"]
     # transitions at epochs 4 and 10, fade 2 epochs (alpha 0 at 10, 0.5 at 11)

@@ -25,10 +25,13 @@ def random_rotate_translate(x: torch.Tensor, max_translation: float) -> torch.Te
     shift = torch.round((torch.rand(batch, 2, device=device) * 2 - 1) * max_translation)
     cos, sin = torch.cos(angle), torch.sin(angle)
     # output pixel p samples the input at R^-1 (p - t); normalised coordinates of a square image
-    theta = torch.stack([
-        torch.stack([cos, sin, -(cos * shift[:, 0] + sin * shift[:, 1]) * 2 / width], dim=1),
-        torch.stack([-sin, cos, (sin * shift[:, 0] - cos * shift[:, 1]) * 2 / height], dim=1),
-    ], dim=1)
+    theta = torch.stack(
+        [
+            torch.stack([cos, sin, -(cos * shift[:, 0] + sin * shift[:, 1]) * 2 / width], dim=1),
+            torch.stack([-sin, cos, (sin * shift[:, 0] - cos * shift[:, 1]) * 2 / height], dim=1),
+        ],
+        dim=1,
+    )
     grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="nearest", padding_mode="zeros", align_corners=False)
 

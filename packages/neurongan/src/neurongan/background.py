@@ -28,8 +28,10 @@ def multiotsu_thresholds(image: np.ndarray, classes: int = 4) -> np.ndarray:
     levels = np.arange(len(prob), dtype=np.float64) + low
     occupied = np.flatnonzero(prob)
     if len(occupied) < classes:
-        raise ValueError(f"the image has only {len(occupied)} distinct grey values; {classes}-class "
-                         "thresholding needs more")
+        raise ValueError(
+            f"the image has only {len(occupied)} distinct grey values; {classes}-class "
+            "thresholding needs more"
+        )
     if len(occupied) == classes:
         return levels[occupied[:-1]]
     weight = np.concatenate([[0.0], np.cumsum(prob)])
@@ -62,16 +64,19 @@ def background_noise_stats(image: np.ndarray) -> tuple[float, float]:
     t0 = multiotsu_thresholds(values, classes=4)[0]
     noise = values[(values > 0) & (values < t0)].astype(np.float64)
     if noise.size == 0:
-        raise ValueError("the image has no background pixels between 0 and the first Otsu threshold "
-                         f"({t0}); neuron-gan's noise padding needs a noisy, non-zero background")
+        raise ValueError(
+            "the image has no background pixels between 0 and the first Otsu threshold "
+            f"({t0}); neuron-gan's noise padding needs a noisy, non-zero background"
+        )
     return float(noise.mean()), float(noise.std())
 
 
-def pad_with_noise(image: np.ndarray, pad: int, mean: float, std: float,
-                   rng: np.random.Generator) -> np.ndarray:
+def pad_with_noise(
+    image: np.ndarray, pad: int, mean: float, std: float, rng: np.random.Generator
+) -> np.ndarray:
     """Pad a uint8 image by ``pad`` zeros per side, then replace every zero pixel (padding and any zero
-    inside) by a draw of ``N(mean, std)`` truncated to an integer in 0..255 (the original truncated too, but let
-    negative draws wrap around)."""
+    inside) by a draw of ``N(mean, std)`` truncated to an integer in 0..255 (the original truncated too,
+    but let negative draws wrap around)."""
     padded = np.pad(np.asarray(image, dtype=np.uint8), pad, mode="constant")
     noise = rng.standard_normal(padded.shape) * std + mean
     zero = padded == 0

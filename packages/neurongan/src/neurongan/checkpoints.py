@@ -52,8 +52,10 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: Any = "cpu", tru
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"neuron-gan checkpoint {path} does not exist (neurongan-fetch says where "
-                                "the published weights are)")
+        raise FileNotFoundError(
+            f"neuron-gan checkpoint {path} does not exist (neurongan-fetch says where "
+            "the published weights are)"
+        )
     if trust:
         data = torch.load(path, map_location=map_location, weights_only=False)
     else:
@@ -61,8 +63,9 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: Any = "cpu", tru
         with torch.serialization.safe_globals([bytes]):
             data = load_torch_file(path, allow_numpy=True, map_location=map_location)
     if not isinstance(data, Mapping):
-        raise ValueError(f"{path} is not a neuron-gan checkpoint: it holds a {type(data).__name__}, "
-                         "not a dict")
+        raise ValueError(
+            f"{path} is not a neuron-gan checkpoint: it holds a {type(data).__name__}, not a dict"
+        )
     return dict(data)
 
 
@@ -75,8 +78,10 @@ def _as_dict(source: CheckpointSource, map_location: Any) -> Mapping[str, Any]:
 def _require(data: Mapping[str, Any], network: str) -> None:
     missing = [key for key in _REQUIRED[network] if key not in data]
     if missing:
-        raise ValueError(f"not a neuron-gan checkpoint: the {network} entries {missing} are missing "
-                         f"(found keys {sorted(data)})")
+        raise ValueError(
+            f"not a neuron-gan checkpoint: the {network} entries {missing} are missing "
+            f"(found keys {sorted(data)})"
+        )
 
 
 def _alpha_value(attrs: Mapping[str, Any]) -> torch.Tensor:
@@ -156,8 +161,9 @@ def _load_network(network: str, source: CheckpointSource, map_location: Any, lat
     return net.to(map_location) if isinstance(map_location, str | torch.device) else net
 
 
-def load_generator(source: CheckpointSource, map_location: Any = "cpu",
-                   latent_dim: int | None = None) -> GeneratorPG:
+def load_generator(
+    source: CheckpointSource, map_location: Any = "cpu", latent_dim: int | None = None
+) -> GeneratorPG:
     """The generator of a checkpoint (path or loaded dict), grown to the stored resolution and fade, strict.
 
     The latent size comes from the stored ``latent_dim`` attribute (the original ignored it and used its
@@ -171,9 +177,14 @@ def load_discriminator(source: CheckpointSource, map_location: Any = "cpu") -> D
     return _load_network("discriminator", source, map_location)
 
 
-def checkpoint_dict(G: GeneratorPG, D: DiscriminatorPG, epoch: int, lr: float,
-                    losses: Mapping[str, Sequence[float] | np.ndarray] | None = None,
-                    extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def checkpoint_dict(
+    G: GeneratorPG,
+    D: DiscriminatorPG,
+    epoch: int,
+    lr: float,
+    losses: Mapping[str, Sequence[float] | np.ndarray] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The original checkpoint dict (keys and order of ``utils.Checkpointer.save_state``) plus ``extra``.
 
     ``losses`` maps ``Loss_real``/``Loss_fake``/``Loss_G``/``Loss_D`` to per-epoch values (truncated or
@@ -184,8 +195,10 @@ def checkpoint_dict(G: GeneratorPG, D: DiscriminatorPG, epoch: int, lr: float,
     if unknown:
         raise ValueError(f"unknown loss series {sorted(unknown)}; expected {', '.join(LOSS_KEYS)}")
     if G.image_size != D.image_size:
-        raise ValueError(f"generator ({G.image_size} px) and discriminator ({D.image_size} px) are at "
-                         "different resolutions")
+        raise ValueError(
+            f"generator ({G.image_size} px) and discriminator ({D.image_size} px) are at "
+            "different resolutions"
+        )
     data: dict[str, Any] = {
         "epoch": int(epoch),
         "Generator_state": G.state_dict(),
@@ -203,8 +216,14 @@ def checkpoint_dict(G: GeneratorPG, D: DiscriminatorPG, epoch: int, lr: float,
     return data
 
 
-def save_checkpoint(path: str | os.PathLike[str], G: GeneratorPG, D: DiscriminatorPG, epoch: int, lr: float,
-                    losses: Mapping[str, Sequence[float] | np.ndarray] | None = None,
-                    extra: Mapping[str, Any] | None = None) -> Path:
+def save_checkpoint(
+    path: str | os.PathLike[str],
+    G: GeneratorPG,
+    D: DiscriminatorPG,
+    epoch: int,
+    lr: float,
+    losses: Mapping[str, Sequence[float] | np.ndarray] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
     """Atomically write :func:`checkpoint_dict` to ``path`` (readable by the original code and by ours)."""
     return atomic_save(checkpoint_dict(G, D, epoch, lr, losses, extra), path)

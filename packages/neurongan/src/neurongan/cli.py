@@ -11,13 +11,34 @@ from pathlib import Path
 import numpy as np
 
 _FLAG_TYPES: dict[str, type] = {
-    "root_dir": str, "dataset_dir": str, "images_dir": str, "weights_dir": str, "plots_dir": str,
-    "n_critic": int, "unroll_steps": int, "weights_init": str, "grad_pen_lambda": float,
-    "transit_period": int, "alpha_step": float, "learning_rate": float, "batch_size": int, "N_epochs": int,
-    "beta1": float, "sim_loss_lambda": float, "sim_loss_lambda_decay_rate": float, "drift_epsilon": float,
-    "ID": str, "seed": int, "checkpointing_period": int, "translation": float, "N_workers": int,
+    "root_dir": str,
+    "dataset_dir": str,
+    "images_dir": str,
+    "weights_dir": str,
+    "plots_dir": str,
+    "n_critic": int,
+    "unroll_steps": int,
+    "weights_init": str,
+    "grad_pen_lambda": float,
+    "transit_period": int,
+    "alpha_step": float,
+    "learning_rate": float,
+    "batch_size": int,
+    "N_epochs": int,
+    "beta1": float,
+    "sim_loss_lambda": float,
+    "sim_loss_lambda_decay_rate": float,
+    "drift_epsilon": float,
+    "ID": str,
+    "seed": int,
+    "checkpointing_period": int,
+    "translation": float,
+    "N_workers": int,
     # new
-    "N_epochs_session": int, "snapshot_period": int, "features_preset": str, "logs_dir": str,
+    "N_epochs_session": int,
+    "snapshot_period": int,
+    "features_preset": str,
+    "logs_dir": str,
     "image_preprocessing": str,
 }
 _SWITCHES = ("wgan", "adapt_critic", "pggan", "RMSprop", "resume", "pin_memory", "channels_last")
@@ -25,17 +46,21 @@ _SWITCHES = ("wgan", "adapt_critic", "pggan", "RMSprop", "resume", "pin_memory",
 
 def train_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="neurongan-train", argument_default=argparse.SUPPRESS, allow_abbrev=False,
+        prog="neurongan-train",
+        argument_default=argparse.SUPPRESS,
+        allow_abbrev=False,
         description="Train neuron-gan. Defaults come from the built-in config (the original "
-                    "configs/config.py), then --configs NAME (a .toml or .py file, or configs/NAME.toml|.py), "
-                    "then the flags given.")
+        "configs/config.py), then --configs NAME (a .toml or .py file, or configs/NAME.toml|.py), "
+        "then the flags given.",
+    )
     parser.add_argument("--configs", help="config file name in ./configs or a path to a .toml / .py file")
     for name, kind in _FLAG_TYPES.items():
         parser.add_argument(f"--{name}", type=kind)
     for name in _SWITCHES:
         parser.add_argument(f"--{name}", action="store_true")
-    parser.add_argument("--transit_sch", type=float, nargs="*",
-                        help="epochs at which a resolution transition starts")
+    parser.add_argument(
+        "--transit_sch", type=float, nargs="*", help="epochs at which a resolution transition starts"
+    )
     parser.add_argument("--device", choices=["default", "auto", "cpu", "cuda", "mps"])
     parser.add_argument("--precision", choices=["fp32", "bf16"], help="new: bf16 autocast (fp32 = original)")
     parser.add_argument("--dis_weights", help="accepted for compatibility; unused (as in the original)")
@@ -63,8 +88,10 @@ def train_main(argv: list[str] | None = None) -> None:
         config = build_config(config_file, args)
     except (ValueError, FileNotFoundError) as error:
         sys.exit(f"neurongan-train: {error}")
-    print(f"neurongan-train: ID {config.ID}, checkpoint {config.checkpoint_path}, samples in "
-          f"{config.samples_sub_dir}")
+    print(
+        f"neurongan-train: ID {config.ID}, checkpoint {config.checkpoint_path}, samples in "
+        f"{config.samples_sub_dir}"
+    )
     train(config, show_progress=show_progress)
 
 
@@ -75,24 +102,39 @@ def _find_weights(name: str) -> Path:
     in_weights = Path("weights") / name
     if in_weights.is_file():
         return in_weights
-    raise FileNotFoundError(f"weights file {name} not found (looked at {path} and {in_weights}); "
-                            "run neurongan-fetch to see where the published weights are")
+    raise FileNotFoundError(
+        f"weights file {name} not found (looked at {path} and {in_weights}); "
+        "run neurongan-fetch to see where the published weights are"
+    )
 
 
 def eval_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="neurongan-eval", allow_abbrev=False,
-                                     description="Generate samples from a neuron-gan checkpoint.")
+    parser = argparse.ArgumentParser(
+        prog="neurongan-eval",
+        allow_abbrev=False,
+        description="Generate samples from a neuron-gan checkpoint.",
+    )
     parser.add_argument("-n", type=int, default=16, help="number of generated samples (default 16)")
-    parser.add_argument("-weights", default="gen_dis_default.pth",
-                        help="checkpoint path (or a file name inside ./weights, as the original)")
+    parser.add_argument(
+        "-weights",
+        default="gen_dis_default.pth",
+        help="checkpoint path (or a file name inside ./weights, as the original)",
+    )
     parser.add_argument("-output", default="samples_default.png", help="grid PNG to write")
     parser.add_argument("--seed", type=int, default=0, help="new: latent seed (the original was unseeded)")
     parser.add_argument("--outdir", help="new: also write every sample as its own file in this folder")
-    parser.add_argument("--format", choices=["png", "tiff"], default="png",
-                        help="new: per-sample format for --outdir (png 8-bit; tiff float32 in [-1, 1])")
+    parser.add_argument(
+        "--format",
+        choices=["png", "tiff"],
+        default="png",
+        help="new: per-sample format for --outdir (png 8-bit; tiff float32 in [-1, 1])",
+    )
     parser.add_argument("--device", default="cpu", help="cpu (default, as the original), cuda, mps or auto")
-    parser.add_argument("--trust", action="store_true",
-                        help="load the file with full unpickling (only for files from a trusted source)")
+    parser.add_argument(
+        "--trust",
+        action="store_true",
+        help="load the file with full unpickling (only for files from a trusted source)",
+    )
     return parser
 
 
@@ -128,14 +170,18 @@ def eval_main(argv: list[str] | None = None) -> None:
 
 def fetch_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="neurongan-fetch", allow_abbrev=False,
+        prog="neurongan-fetch",
+        allow_abbrev=False,
         description="Show where neuron-gan's dataset and weights are published, verify a local copy, or "
-                    "download one (only when asked).")
-    parser.add_argument("--verify", metavar="FILE",
-                        help="print the SHA-256 of FILE (and compare with --sha256)")
+        "download one (only when asked).",
+    )
+    parser.add_argument(
+        "--verify", metavar="FILE", help="print the SHA-256 of FILE (and compare with --sha256)"
+    )
     parser.add_argument("--sha256", help="expected SHA-256 (hex) for --verify or --download")
-    parser.add_argument("--download", choices=["dataset", "weights"],
-                        help="download and extract this archive")
+    parser.add_argument(
+        "--download", choices=["dataset", "weights"], help="download and extract this archive"
+    )
     parser.add_argument("--dest", help="folder to extract into (default data/ or weights/)")
     parser.add_argument("--url", help="download from this address instead of the published one")
     return parser

@@ -124,8 +124,12 @@ def resolve_config_file(name: str | Path, search_dir: str | Path = "configs") ->
         return path
     if path.suffix:
         raise ValueError(f"config file {path} must be a .toml or .py file")
-    tried = [Path(search_dir) / f"{name}.toml", Path(search_dir) / f"{name}.py", Path(f"{name}.toml"),
-             Path(f"{name}.py")]
+    tried = [
+        Path(search_dir) / f"{name}.toml",
+        Path(search_dir) / f"{name}.py",
+        Path(f"{name}.toml"),
+        Path(f"{name}.py"),
+    ]
     for candidate in tried:
         if candidate.is_file():
             return candidate
@@ -143,23 +147,30 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         with path.open("rb") as handle:
             values = tomllib.load(handle)
     else:
-        print(f"note: executing the Python config file {path} (as the original train.py does); "
-              "prefer a .toml config", file=sys.stderr)
+        print(
+            f"note: executing the Python config file {path} (as the original train.py does); "
+            "prefer a .toml config",
+            file=sys.stderr,
+        )
         namespace = runpy.run_path(str(path), run_name="neurongan_user_config")
         values = {
-            name: value for name, value in namespace.items()
-            if not name.startswith("__") and name not in _ORIGINAL_HELPERS
+            name: value
+            for name, value in namespace.items()
+            if not name.startswith("__")
+            and name not in _ORIGINAL_HELPERS
             and not isinstance(value, types.ModuleType | types.FunctionType | type)
         }
     unknown = sorted(set(values) - set(CONFIG_NAMES))
     if unknown:
-        raise ValueError(f"{path}: unknown config variable(s) {', '.join(unknown)}; known: "
-                         f"{', '.join(CONFIG_NAMES)}")
+        raise ValueError(
+            f"{path}: unknown config variable(s) {', '.join(unknown)}; known: {', '.join(CONFIG_NAMES)}"
+        )
     return values
 
 
-def build_config(config_file: str | Path | None = None,
-                 overrides: dict[str, Any] | None = None) -> TrainConfig:
+def build_config(
+    config_file: str | Path | None = None, overrides: dict[str, Any] | None = None
+) -> TrainConfig:
     """Defaults <- ``config_file`` <- ``overrides`` (the flags given on the command line), validated."""
     values: dict[str, Any] = {}
     if config_file:
@@ -182,38 +193,50 @@ def validate(config: TrainConfig) -> None:
         config.samples_sub_dir = str(Path(config.images_dir) / config.ID)
     if config.features_preset:
         if config.features_preset not in FEATURE_PRESETS:
-            raise ValueError(f"features_preset {config.features_preset!r} is not one of "
-                             f"{', '.join(FEATURE_PRESETS)}")
+            raise ValueError(
+                f"features_preset {config.features_preset!r} is not one of {', '.join(FEATURE_PRESETS)}"
+            )
         gen, dis = FEATURE_PRESETS[config.features_preset]
         config.N_gen_features, config.N_dis_features = list(gen), list(dis)
     if config.wgan or not config.pggan:
-        raise ValueError("only the progressive (pggan) networks are ported; the legacy WGAN/DCGAN networks "
-                         "(wgan=True or pggan=False) are not")
+        raise ValueError(
+            "only the progressive (pggan) networks are ported; the legacy WGAN/DCGAN networks "
+            "(wgan=True or pggan=False) are not"
+        )
     if config.image_size < 1 or 2 ** round(math.log2(config.image_size)) != config.image_size:
         raise ValueError(f"image_size must be a power of 2, got {config.image_size}")
     if len(config.N_gen_features) != len(config.N_dis_features):
-        raise ValueError(f"N_gen_features ({len(config.N_gen_features)} entries) and N_dis_features "
-                         f"({len(config.N_dis_features)}) must have the same length")
+        raise ValueError(
+            f"N_gen_features ({len(config.N_gen_features)} entries) and N_dis_features "
+            f"({len(config.N_dis_features)}) must have the same length"
+        )
     transitions = len(config.N_gen_features) - 1
     if config.image_size_init < 4:
-        raise ValueError(f"the first stage would be {config.image_size_init} px; it must be >= 4 (use fewer "
-                         "feature entries or a larger image_size)")
+        raise ValueError(
+            f"the first stage would be {config.image_size_init} px; it must be >= 4 (use fewer "
+            "feature entries or a larger image_size)"
+        )
     if config.transit_period is not None:
         config.transit_sch = [k * int(config.transit_period) for k in range(1, transitions + 1)]
     config.transit_sch = [int(t) for t in config.transit_sch]
     if len(config.transit_sch) != transitions:
-        raise ValueError(f"transit_sch has {len(config.transit_sch)} transitions but the networks grow "
-                         f"{transitions} times")
+        raise ValueError(
+            f"transit_sch has {len(config.transit_sch)} transitions but the networks grow {transitions} times"
+        )
     if transitions and config.N_epochs <= config.transit_sch[-1]:
-        raise ValueError(f"N_epochs ({config.N_epochs}) must be greater than the last transition "
-                         f"({config.transit_sch[-1]})")
+        raise ValueError(
+            f"N_epochs ({config.N_epochs}) must be greater than the last transition "
+            f"({config.transit_sch[-1]})"
+        )
     if config.alpha_step <= 0:
         raise ValueError(f"alpha_step must be positive, got {config.alpha_step}")
     fade_epochs = math.ceil(1 / config.alpha_step)
     gaps = [b - a for a, b in zip([0, *config.transit_sch], config.transit_sch, strict=False)]
     if any(gap <= fade_epochs for gap in gaps[1:]) or any(gap <= 0 for gap in gaps):
-        raise ValueError(f"transitions {config.transit_sch} must increase and be more than {fade_epochs} "
-                         "epochs (1 / alpha_step) apart")
+        raise ValueError(
+            f"transitions {config.transit_sch} must increase and be more than {fade_epochs} "
+            "epochs (1 / alpha_step) apart"
+        )
     if config.batch_size < 1 or config.n_critic < 0 or config.checkpointing_period < 1:
         raise ValueError("batch_size and checkpointing_period must be >= 1 and n_critic >= 0")
     if config.image_preprocessing not in ("cpu", "device"):

@@ -30,24 +30,34 @@ def list_images(directory: str | os.PathLike[str]) -> list[Path]:
     """Image files directly inside ``directory`` (no sub-folders, no hidden files), sorted by name."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise FileNotFoundError(f"dataset folder {directory} does not exist (neurongan-fetch says where the "
-                                "published dataset is; insilico-core simulate neurons makes a synthetic one)")
-    return sorted(p for p in directory.iterdir()
-                  if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES)
+        raise FileNotFoundError(
+            f"dataset folder {directory} does not exist (neurongan-fetch says where the "
+            "published dataset is; insilico-core simulate neurons makes a synthetic one)"
+        )
+    return sorted(
+        p
+        for p in directory.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES
+    )
 
 
 def read_grayscale_u8(path: Path, image_size: int) -> np.ndarray:
     """Read one training image; it must be 8-bit single-channel and ``image_size`` pixels square."""
     array = np.asarray(read_image(path).array)
     if array.ndim != 2:
-        raise ValueError(f"{path}: expected a single-channel (grayscale) image, got shape {array.shape}; "
-                         "convert it to 8-bit grayscale (PIL mode 'L')")
+        raise ValueError(
+            f"{path}: expected a single-channel (grayscale) image, got shape {array.shape}; "
+            "convert it to 8-bit grayscale (PIL mode 'L')"
+        )
     if array.dtype != np.uint8:
-        raise ValueError(f"{path}: expected 8-bit pixels, got {array.dtype}; neuron-gan scales uint8 to "
-                         "[0, 1]")
+        raise ValueError(
+            f"{path}: expected 8-bit pixels, got {array.dtype}; neuron-gan scales uint8 to [0, 1]"
+        )
     if array.shape != (image_size, image_size):
-        raise ValueError(f"{path}: expected {image_size}x{image_size} pixels (config image_size), got "
-                         f"{array.shape[1]}x{array.shape[0]}")
+        raise ValueError(
+            f"{path}: expected {image_size}x{image_size} pixels (config image_size), got "
+            f"{array.shape[1]}x{array.shape[0]}"
+        )
     return array
 
 
@@ -64,13 +74,22 @@ class NeuronDataset(Dataset):
         min_images: raise when the folder holds fewer images.
     """
 
-    def __init__(self, directory: str | os.PathLike[str], image_size: int = 512, augmentations: bool = True,
-                 translation: float = 0.0, seed: int = 0, min_images: int = 1) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        image_size: int = 512,
+        augmentations: bool = True,
+        translation: float = 0.0,
+        seed: int = 0,
+        min_images: int = 1,
+    ) -> None:
         self.directory = Path(directory)
         self.filenames = list_images(self.directory)
         if len(self.filenames) < max(1, min_images):
-            raise ValueError(f"dataset folder {self.directory} holds {len(self.filenames)} image(s); at "
-                             f"least {max(1, min_images)} are needed (batch_size)")
+            raise ValueError(
+                f"dataset folder {self.directory} holds {len(self.filenames)} image(s); at "
+                f"least {max(1, min_images)} are needed (batch_size)"
+            )
         if not 0 <= translation < 1:
             raise ValueError(f"translation must be a fraction in [0, 1), got {translation}")
         self.image_size_max = int(image_size)
@@ -104,15 +123,20 @@ class NeuronDataset(Dataset):
         x = padded.float() / 255 if padded.dtype == torch.uint8 else padded
         if self.augmentations:
             x = augment(x, self.max_translation)
-        x = x[..., self.pad:self.pad + self.image_size_max, self.pad:self.pad + self.image_size_max]
+        x = x[..., self.pad : self.pad + self.image_size_max, self.pad : self.pad + self.image_size_max]
         x = x * 2 - 1
         if self.image_size < self.image_size_max:
-            x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear", antialias=True,
-                              align_corners=False)
+            x = F.interpolate(
+                x,
+                size=(self.image_size, self.image_size),
+                mode="bilinear",
+                antialias=True,
+                align_corners=False,
+            )
         return x
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        return self.transform(self.images[index:index + 1])[0]
+        return self.transform(self.images[index : index + 1])[0]
 
 
 class DeviceBatches:
@@ -130,4 +154,4 @@ class DeviceBatches:
     def __iter__(self) -> Iterator[torch.Tensor]:
         order = torch.randperm(len(self.dataset)).to(self.images.device)
         for start in range(0, len(order), self.batch_size):
-            yield self.dataset.transform(self.images[order[start:start + self.batch_size]])
+            yield self.dataset.transform(self.images[order[start : start + self.batch_size]])

@@ -39,14 +39,20 @@ class PublishedFile:
 
 PUBLISHED = {
     "dataset": PublishedFile(
-        name="dataset", drive_id="10Aqv57jU1RPsf2duOPHJe2asc6HYHOGc", archive="science_2022.zip",
-        extracts_to="science_2022/", default_dest="data",
+        name="dataset",
+        drive_id="10Aqv57jU1RPsf2duOPHJe2asc6HYHOGc",
+        archive="science_2022.zip",
+        extracts_to="science_2022/",
+        default_dest="data",
         description="16 images (512x512, 8-bit) of Drosophila class IV neurons, first frames of the movies "
-                    "in 24_hr_RAW_DATA.zip of Dryad doi:10.5061/dryad.djh9w0w2r",
+        "in 24_hr_RAW_DATA.zip of Dryad doi:10.5061/dryad.djh9w0w2r",
     ),
     "weights": PublishedFile(
-        name="weights", drive_id="12oYbsfjyvYR_MosDfzhPjuEwZcF5LrF3", archive="weights_default.zip",
-        extracts_to="gen_dis_default.pth", default_dest="weights",
+        name="weights",
+        drive_id="12oYbsfjyvYR_MosDfzhPjuEwZcF5LrF3",
+        archive="weights_default.zip",
+        extracts_to="gen_dis_default.pth",
+        default_dest="weights",
         description="the authors' trained generator and discriminator at 512 px (about 70 MB zipped)",
     ),
 }
@@ -57,10 +63,12 @@ def describe() -> str:
     lines = []
     for item in PUBLISHED.values():
         checksum = item.sha256 or "not recorded (run neurongan-fetch --verify FILE to print it)"
-        lines += [f"{item.name}: {item.description}",
-                  f"  url:      {item.url}",
-                  f"  archive:  {item.archive} -> {item.default_dest}/{item.extracts_to}",
-                  f"  sha256:   {checksum}"]
+        lines += [
+            f"{item.name}: {item.description}",
+            f"  url:      {item.url}",
+            f"  archive:  {item.archive} -> {item.default_dest}/{item.extracts_to}",
+            f"  sha256:   {checksum}",
+        ]
     return "\n".join(lines)
 
 
@@ -103,8 +111,10 @@ def _download(url: str, target: Path, timeout: float) -> None:
                 page = response.read().decode("utf-8", errors="replace")
                 next_url = _confirmation_url(page, url)
                 if next_url is None:
-                    raise RuntimeError(f"{url} returned a web page instead of the file (quota exceeded or "
-                                       "the file moved); download it in a browser and pass it to --verify")
+                    raise RuntimeError(
+                        f"{url} returned a web page instead of the file (quota exceeded or "
+                        "the file moved); download it in a browser and pass it to --verify"
+                    )
                 url = next_url
                 continue
             with target.open("wb") as handle:
@@ -122,8 +132,13 @@ def _safe_extract(archive: zipfile.ZipFile, dest: Path) -> None:
     archive.extractall(dest)
 
 
-def download(name: str, dest: str | os.PathLike[str] | None = None, url: str | None = None,
-             expected_sha256: str | None = None, timeout: float = 60.0) -> Path:
+def download(
+    name: str,
+    dest: str | os.PathLike[str] | None = None,
+    url: str | None = None,
+    expected_sha256: str | None = None,
+    timeout: float = 60.0,
+) -> Path:
     """Download the published ``name`` ('dataset' or 'weights') archive and extract it into ``dest``.
 
     ``url`` overrides the published address (mirrors, tests). The archive's SHA-256 is checked against

@@ -14,8 +14,9 @@ from .models import DiscriminatorPG, GeneratorPG
 from .sampling import sample_latent
 
 
-def _latents(G: GeneratorPG, z: torch.Tensor | None, batch_size: int | None,
-             device: torch.device) -> torch.Tensor:
+def _latents(
+    G: GeneratorPG, z: torch.Tensor | None, batch_size: int | None, device: torch.device
+) -> torch.Tensor:
     if z is not None:
         return z.to(device)
     if batch_size is None:
@@ -28,8 +29,13 @@ def _check_finite(value: torch.Tensor, name: str) -> None:
         raise FloatingPointError(f"{name} is NaN; training has diverged")
 
 
-def d_wasserstein_loss(G: GeneratorPG, D: DiscriminatorPG, real: torch.Tensor, z: torch.Tensor | None = None,
-                       drift_epsilon: float = 1e-3) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def d_wasserstein_loss(
+    G: GeneratorPG,
+    D: DiscriminatorPG,
+    real: torch.Tensor,
+    z: torch.Tensor | None = None,
+    drift_epsilon: float = 1e-3,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Critic loss ``-mean D(x) + mean D(G(z)) + drift_epsilon * mean D(x)^2`` (drift on real scores only).
 
     ``real``: ``[B, C, r, r]`` in [-1, 1]; ``z``: ``[B, latent_dim]`` (drawn when None). G is not
@@ -47,8 +53,14 @@ def d_wasserstein_loss(G: GeneratorPG, D: DiscriminatorPG, real: torch.Tensor, z
     return loss, score_real, score_fake
 
 
-def gradient_penalty(G: GeneratorPG, D: DiscriminatorPG, real: torch.Tensor, z: torch.Tensor | None = None,
-                     t: torch.Tensor | None = None, lam: float = 10.0) -> torch.Tensor:
+def gradient_penalty(
+    G: GeneratorPG,
+    D: DiscriminatorPG,
+    real: torch.Tensor,
+    z: torch.Tensor | None = None,
+    t: torch.Tensor | None = None,
+    lam: float = 10.0,
+) -> torch.Tensor:
     """WGAN-GP: ``lam * mean_i (||grad_x D(x_hat_i)||_2 - 1)^2`` with ``x_hat = t x + (1 - t) G(z)``.
 
     ``t``: ``[B, 1, 1, 1]`` uniform in [0, 1) (drawn when None, after z); the norm runs over (C, H, W). The
@@ -65,8 +77,9 @@ def gradient_penalty(G: GeneratorPG, D: DiscriminatorPG, real: torch.Tensor, z: 
     return lam * (grad.flatten(1).norm(2, dim=1) - 1).square().mean()
 
 
-def g_wasserstein_loss(G: GeneratorPG, D: DiscriminatorPG, z: torch.Tensor | None = None,
-                       batch_size: int | None = None) -> torch.Tensor:
+def g_wasserstein_loss(
+    G: GeneratorPG, D: DiscriminatorPG, z: torch.Tensor | None = None, batch_size: int | None = None
+) -> torch.Tensor:
     """Generator loss ``-mean D(G(z))``; ``z`` ``[B, latent_dim]`` or ``batch_size`` latents drawn."""
     device = next(G.parameters()).device
     loss = -D(G(_latents(G, z, batch_size, device))).mean()

@@ -15,8 +15,9 @@ from .models import GeneratorPG
 LATENT_CLAMP = 5.0
 
 
-def sample_latent(n: int, latent_dim: int = 512, seed: int | None = None,
-                  device: str | torch.device = "cpu") -> torch.Tensor:
+def sample_latent(
+    n: int, latent_dim: int = 512, seed: int | None = None, device: str | torch.device = "cpu"
+) -> torch.Tensor:
     """``n`` unit-L2 latent vectors ``[n, latent_dim]``: standard normal, clamped to +-5, divided by the norm.
 
     Drawn on the CPU (then moved to ``device``) as the original does. ``seed=None`` draws from torch's global
@@ -45,8 +46,9 @@ def generate(generator: GeneratorPG, n: int, seed: int | None = None, batch_size
     return torch.cat(images)
 
 
-def save_sample_grid(images: torch.Tensor, path: str | os.PathLike[str], final_size: int | None = None,
-                     nrow: int | None = None) -> Path:
+def save_sample_grid(
+    images: torch.Tensor, path: str | os.PathLike[str], final_size: int | None = None, nrow: int | None = None
+) -> Path:
     """Write the original's sample grid PNG: nearest-upsampled to ``final_size``, min-max scaled jointly,
     ``nrow = round(sqrt(n))`` images per row (unless given), 2-px black padding, RGB (gray replicated).
 

@@ -33,8 +33,9 @@ def learning_rate_at(epoch: int, base_lr: float, transit_sch: Sequence[int], n_e
     return base_lr * gamma**steps
 
 
-def adaptive_critic_steps(score_real: Sequence[float], score_fake: Sequence[float], n_min: int, n_max: int,
-                          period: int = 100) -> int:
+def adaptive_critic_steps(
+    score_real: Sequence[float], score_fake: Sequence[float], n_min: int, n_max: int, period: int = 100
+) -> int:
     """``--adapt_critic``: ``round(std(real) / mean|fake - real| * n_max)`` over the last ``period`` epochs,
     clipped to ``[n_min, n_max]`` (``n_max`` while there is no history). The original crashed here (B4)."""
     real = np.asarray(score_real[-period:], dtype=np.float64)

@@ -58,10 +58,19 @@ class TrainingState:
 
 def build_networks(config: TrainConfig) -> tuple[GeneratorPG, DiscriminatorPG]:
     """G and D at the first stage, from the config's feature lists and sizes."""
-    G = GeneratorPG(config.N_gen_features, image_size_init=config.image_size_init,
-                    latent_dim=config.latent_dim, leaky_slope=config.LeakyReLU_leak, n_colors=config.N_colors)
-    D = DiscriminatorPG(config.N_dis_features, image_size_init=config.image_size_init,
-                        leaky_slope=config.LeakyReLU_leak, n_colors=config.N_colors)
+    G = GeneratorPG(
+        config.N_gen_features,
+        image_size_init=config.image_size_init,
+        latent_dim=config.latent_dim,
+        leaky_slope=config.LeakyReLU_leak,
+        n_colors=config.N_colors,
+    )
+    D = DiscriminatorPG(
+        config.N_dis_features,
+        image_size_init=config.image_size_init,
+        leaky_slope=config.LeakyReLU_leak,
+        n_colors=config.N_colors,
+    )
     return G, D
 
 
@@ -138,8 +147,13 @@ def _set_lr(state: TrainingState, config: TrainConfig, epoch: int) -> None:
 def _make_loader(dataset: NeuronDataset, config: TrainConfig, device: torch.device):
     if config.image_preprocessing == "device":
         return DeviceBatches(dataset, config.batch_size, device)
-    return DataLoader(dataset, batch_size=config.batch_size, shuffle=True, num_workers=config.N_workers,
-                      pin_memory=config.pin_memory)
+    return DataLoader(
+        dataset,
+        batch_size=config.batch_size,
+        shuffle=True,
+        num_workers=config.N_workers,
+        pin_memory=config.pin_memory,
+    )
 
 
 def _save(state: TrainingState, config: TrainConfig, epoch: int, fixed_latents: torch.Tensor) -> None:
@@ -170,8 +184,14 @@ def train(config: TrainConfig, show_progress: bool = True) -> TrainingState:
     seed_everything(config.seed)
     for folder in (config.weights_dir, config.samples_sub_dir, config.logs_dir):
         Path(folder).mkdir(parents=True, exist_ok=True)
-    dataset = NeuronDataset(config.dataset_dir, image_size=config.image_size, augmentations=True,
-                            translation=config.translation, seed=config.seed, min_images=config.batch_size)
+    dataset = NeuronDataset(
+        config.dataset_dir,
+        image_size=config.image_size,
+        augmentations=True,
+        translation=config.translation,
+        seed=config.seed,
+        min_images=config.batch_size,
+    )
     state = initial_state(config, device)
     G, D = state.G, state.D
     if G.image_size != D.image_size:
@@ -189,8 +209,12 @@ def train(config: TrainConfig, show_progress: bool = True) -> TrainingState:
     metrics = MetricsLogger(Path(config.logs_dir) / config.ID, tensorboard=False)
     metrics.drop_after(state.epoch)
     sim_lambda = config.sim_loss_lambda
-    bar = progress(total=max(0, epoch_final - epoch_init), desc=f"neurongan {config.ID}",
-                   disable=not show_progress, unit="epoch")
+    bar = progress(
+        total=max(0, epoch_final - epoch_init),
+        desc=f"neurongan {config.ID}",
+        disable=not show_progress,
+        unit="epoch",
+    )
     start = time.time()
     for epoch in range(epoch_init, epoch_final):
         lr = state.optimizer_G.param_groups[0]["lr"]
@@ -198,20 +222,29 @@ def train(config: TrainConfig, show_progress: bool = True) -> TrainingState:
             G.advance_transition(config.alpha_step)
             D.advance_transition(config.alpha_step)
         elif G.fading != D.fading:
-            raise RuntimeError(f"generator and discriminator fades are out of step (alpha {float(G.alpha)} "
-                               f"vs {float(D.alpha)})")
+            raise RuntimeError(
+                f"generator and discriminator fades are out of step (alpha {float(G.alpha)} "
+                f"vs {float(D.alpha)})"
+            )
         if epoch in config.transit_sch:
             G.increase_resolution()
             D.increase_resolution()
             dataset.set_image_size(G.image_size)
         n_critic = config.n_critic
         if config.adapt_critic and epoch - 1 > ADAPTIVE_CRITIC_PERIOD:
-            n_critic = adaptive_critic_steps(state.losses["Loss_real"][: epoch - 1],
-                                             state.losses["Loss_fake"][: epoch - 1], 0, config.n_critic,
-                                             ADAPTIVE_CRITIC_PERIOD)
+            n_critic = adaptive_critic_steps(
+                state.losses["Loss_real"][: epoch - 1],
+                state.losses["Loss_fake"][: epoch - 1],
+                0,
+                config.n_critic,
+                ADAPTIVE_CRITIC_PERIOD,
+            )
         if config.sim_loss_lambda_decay_rate > 0 and sim_lambda > 0:
-            sim_lambda = (config.sim_loss_lambda * (1 - config.sim_loss_lambda_decay_rate) ** (epoch - 1)
-                          if sim_lambda > 1e-5 else 0.0)
+            sim_lambda = (
+                config.sim_loss_lambda * (1 - config.sim_loss_lambda_decay_rate) ** (epoch - 1)
+                if sim_lambda > 1e-5
+                else 0.0
+            )
         stats = run_epoch(state, loader, config, device, n_critic, sim_lambda)
         stats = {name: value / len(dataset) for name, value in stats.items()}
         _set_lr(state, config, epoch)
@@ -230,8 +263,9 @@ def train(config: TrainConfig, show_progress: bool = True) -> TrainingState:
     return state
 
 
-def run_epoch(state: TrainingState, loader, config: TrainConfig, device: torch.device, n_critic: int,
-              sim_lambda: float) -> dict[str, float]:
+def run_epoch(
+    state: TrainingState, loader, config: TrainConfig, device: torch.device, n_critic: int, sim_lambda: float
+) -> dict[str, float]:
     """One pass over the data; returns batch-size-weighted sums of the monitored values."""
     G, D = state.G, state.D
     sums = dict.fromkeys(("score_real", "score_fake", "D_loss", "G_loss", "D_grad_pen", "G_sim_loss"), 0.0)
@@ -241,8 +275,9 @@ def run_epoch(state: TrainingState, loader, config: TrainConfig, device: torch.d
         batch = real.shape[0]
         for _ in range(max(n_critic, 1)):  # n_critic = 0: the losses are computed for monitoring only
             with autocast(device, config.precision):
-                d_loss, score_real, score_fake = d_wasserstein_loss(G, D, real,
-                                                                    drift_epsilon=config.drift_epsilon)
+                d_loss, score_real, score_fake = d_wasserstein_loss(
+                    G, D, real, drift_epsilon=config.drift_epsilon
+                )
                 penalty = gradient_penalty(G, D, real, lam=config.grad_pen_lambda)
                 d_loss = d_loss + penalty
             if n_critic > 0:
@@ -262,20 +297,33 @@ def run_epoch(state: TrainingState, loader, config: TrainConfig, device: torch.d
                 sim = torch.zeros(())
         g_loss.backward()
         state.optimizer_G.step()
-        for name, value in (("score_real", score_real), ("score_fake", score_fake), ("D_loss", d_loss),
-                            ("G_loss", g_loss), ("D_grad_pen", penalty), ("G_sim_loss", sim)):
+        for name, value in (
+            ("score_real", score_real),
+            ("score_fake", score_fake),
+            ("D_loss", d_loss),
+            ("G_loss", g_loss),
+            ("D_grad_pen", penalty),
+            ("G_sim_loss", sim),
+        ):
             sums[name] += batch * float(value.detach())
     return sums
 
 
-def monitoring_line(epoch: int, seconds_per_epoch: float, lr: float, G: GeneratorPG,
-                    stats: dict[str, float]) -> str:
+def monitoring_line(
+    epoch: int, seconds_per_epoch: float, lr: float, G: GeneratorPG, stats: dict[str, float]
+) -> str:
     """The original's every-10-epochs status line."""
-    parts = [f"Epoch:{epoch}", f"time(s)/iter:{seconds_per_epoch:.1f}", f"lr:{lr:.4g}",
-             f"alpha:{float(G.alpha): >5.3f}", f"Res:{G.image_size}x{G.image_size}",
-             f"Loss_real (<D(x)>_x):{stats['score_real']: >#7.4g}",
-             f"Loss_fake (<D(G(z))>):{stats['score_fake']: >#7.4g}",
-             f"G_loss:{stats['G_loss']: >#7.4g}", f"D_loss:{stats['D_loss']: >#7.4g}"]
+    parts = [
+        f"Epoch:{epoch}",
+        f"time(s)/iter:{seconds_per_epoch:.1f}",
+        f"lr:{lr:.4g}",
+        f"alpha:{float(G.alpha): >5.3f}",
+        f"Res:{G.image_size}x{G.image_size}",
+        f"Loss_real (<D(x)>_x):{stats['score_real']: >#7.4g}",
+        f"Loss_fake (<D(G(z))>):{stats['score_fake']: >#7.4g}",
+        f"G_loss:{stats['G_loss']: >#7.4g}",
+        f"D_loss:{stats['D_loss']: >#7.4g}",
+    ]
     if stats["D_grad_pen"] != 0:
         parts.append(f"D_grad_pen:{stats['D_grad_pen']: >#7.4g}")
     if stats["G_sim_loss"] != 0:

@@ -29,8 +29,13 @@ class DiscriminatorPG(ProgressiveNetwork):
     ``new`` = the new block applied to the new fromRGB.
     """
 
-    def __init__(self, n_features: Sequence[int] = (16, 16, 32, 32, 64, 128), image_size_init: int = 16,
-                 leaky_slope: float = LEAKY_SLOPE, n_colors: int = 1) -> None:
+    def __init__(
+        self,
+        n_features: Sequence[int] = (16, 16, 32, 32, 64, 128),
+        image_size_init: int = 16,
+        leaky_slope: float = LEAKY_SLOPE,
+        n_colors: int = 1,
+    ) -> None:
         super().__init__(n_features, image_size_init, leaky_slope, n_colors, persistent_alpha=True)
         top = self.n_features[-1]
         self.layers = nn.Sequential(

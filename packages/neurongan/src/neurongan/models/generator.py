@@ -28,8 +28,14 @@ class GeneratorPG(ProgressiveNetwork):
     bilinear x2) and ``new`` comes from the new block.
     """
 
-    def __init__(self, n_features: Sequence[int] = (128, 64, 32, 32, 16, 16), image_size_init: int = 16,
-                 latent_dim: int = 512, leaky_slope: float = LEAKY_SLOPE, n_colors: int = 1) -> None:
+    def __init__(
+        self,
+        n_features: Sequence[int] = (128, 64, 32, 32, 16, 16),
+        image_size_init: int = 16,
+        latent_dim: int = 512,
+        leaky_slope: float = LEAKY_SLOPE,
+        n_colors: int = 1,
+    ) -> None:
         super().__init__(n_features, image_size_init, leaky_slope, n_colors, persistent_alpha=False)
         self.latent_dim = int(latent_dim)
         n0, size = self.n_features[0], self.image_size_init

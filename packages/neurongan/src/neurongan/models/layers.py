@@ -27,20 +27,40 @@ def leaky_relu_gain(slope: float) -> float:
     return math.sqrt(2.0 / (1.0 + slope**2))
 
 
-def equalized_conv(in_channels: int, out_channels: int, kernel_size: int, padding: int, bias: bool,
-                   slope: float = LEAKY_SLOPE) -> EqualizedConv2d:
+def equalized_conv(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: int,
+    padding: int,
+    bias: bool,
+    slope: float = LEAKY_SLOPE,
+) -> EqualizedConv2d:
     """neuron-gan's ``Conv2d_normalized``: weight ``[out, in, k, k]`` (+ ``bias [out]``), He gain of lrelu."""
     gain = leaky_relu_gain(slope)
     fan_in = in_channels * kernel_size * kernel_size
-    return EqualizedConv2d(in_channels, out_channels, kernel_size, bias=bias, padding=padding, gain=gain,
-                           bias_gain=1.0, init_std=gain / math.sqrt(fan_in))
+    return EqualizedConv2d(
+        in_channels,
+        out_channels,
+        kernel_size,
+        bias=bias,
+        padding=padding,
+        gain=gain,
+        bias_gain=1.0,
+        init_std=gain / math.sqrt(fan_in),
+    )
 
 
 def equalized_linear(in_features: int, out_features: int, slope: float = LEAKY_SLOPE) -> EqualizedLinear:
     """neuron-gan's ``Linear_normalized`` without bias (the generator's first layer)."""
     gain = leaky_relu_gain(slope)
-    return EqualizedLinear(in_features, out_features, bias=False, gain=gain, bias_gain=1.0,
-                           init_std=gain / math.sqrt(in_features))
+    return EqualizedLinear(
+        in_features,
+        out_features,
+        bias=False,
+        gain=gain,
+        bias_gain=1.0,
+        init_std=gain / math.sqrt(in_features),
+    )
 
 
 def kaiming_init_(conv: nn.Conv2d, slope: float = LEAKY_SLOPE) -> nn.Conv2d:

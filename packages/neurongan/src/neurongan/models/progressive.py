@@ -23,13 +23,20 @@ class ProgressiveNetwork(nn.Module):
 
     alpha: torch.Tensor
 
-    def __init__(self, n_features: Sequence[int], image_size_init: int, leaky_slope: float, n_colors: int,
-                 persistent_alpha: bool) -> None:
+    def __init__(
+        self,
+        n_features: Sequence[int],
+        image_size_init: int,
+        leaky_slope: float,
+        n_colors: int,
+        persistent_alpha: bool,
+    ) -> None:
         super().__init__()
         n_features = [int(n) for n in n_features]
         if not n_features or min(n_features) < 1:
-            raise ValueError(f"n_features must be a non-empty list of positive channel counts, got "
-                             f"{n_features}")
+            raise ValueError(
+                f"n_features must be a non-empty list of positive channel counts, got {n_features}"
+            )
         if image_size_init < 1:
             raise ValueError(f"image_size_init must be >= 1, got {image_size_init}")
         self.n_features = n_features
@@ -61,8 +68,9 @@ class ProgressiveNetwork(nn.Module):
     def increase_resolution(self) -> None:
         """Double ``image_size`` and start fading in the next block (``alpha = 0``)."""
         if self.fading:
-            raise RuntimeError(f"the transition to {self.image_size} px has not ended "
-                               f"(alpha={float(self.alpha)})")
+            raise RuntimeError(
+                f"the transition to {self.image_size} px has not ended (alpha={float(self.alpha)})"
+            )
         if self.image_size * 2 > self.image_size_max:
             raise ValueError(f"cannot grow beyond the final resolution {self.image_size_max}")
         self.alpha = 0 * self.alpha
