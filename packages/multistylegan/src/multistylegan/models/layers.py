@@ -156,6 +156,8 @@ class ModulatedConv2d(nn.Module):
         modulation_mapping: bool = True,
     ) -> None:
         super().__init__()
+        if upsampling and kernel_size != 2:
+            raise ValueError(f"the upsampling modulated convolution has a 2x2 kernel, got {kernel_size}")
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = kernel_size
@@ -186,13 +188,11 @@ class ModulatedConv2d(nn.Module):
         if self.demodulate:
             demodulation = torch.rsqrt(torch.sum(weight**2, dim=[2, 3, 4]) + 1e-8)
             weight = weight * demodulation.view(batch, self.out_channels, 1, 1, 1)
-        x = x.reshape(1, batch * channels, height, width)
         k = self.kernel_size
         if self.upsampling:
-            weight = weight.transpose(1, 2).reshape(batch * self.in_channels, self.out_channels, k, k)
-            out = F.conv_transpose2d(x, weight, stride=2, padding=0, groups=batch)
-            out = self.blur(out.view(batch, self.out_channels, out.shape[2], out.shape[3]))
+            out = self.blur(_transposed_conv_2x2_stride_2(x, weight))
         else:
+            x = x.reshape(1, batch * channels, height, width)
             weight = weight.reshape(batch * self.out_channels, self.in_channels, k, k)
             out = F.conv2d(x, weight, padding=k // 2, groups=batch)
             out = out.view(batch, self.out_channels, out.shape[2], out.shape[3])
@@ -205,6 +205,22 @@ class ModulatedConv2d(nn.Module):
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
             f"upsampling={self.upsampling}, demodulate={self.demodulate}"
         )
+
+
+def _transposed_conv_2x2_stride_2(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Per-sample transposed convolution, kernel 2, stride 2, no padding: ``x [B, in, H, W]`` with
+    ``weight [B, out, in, 2, 2]`` -> ``[B, out, 2H, 2W]``.
+
+    Every output pixel ``(2i + di, 2j + dj)`` receives exactly one input pixel ``(i, j)``, so this is a
+    batched matrix product ``[B, out*4, in] @ [B, in, H*W]`` followed by a pixel shuffle: the same sums as
+    ``conv_transpose2d(groups=B)``, about twice as fast on CPU.
+    """
+    batch, channels, height, width = x.shape
+    out_channels = weight.shape[1]
+    # rows ordered (o, di, dj), the channel order pixel_shuffle expects
+    matrix = weight.permute(0, 1, 3, 4, 2).reshape(batch, out_channels * 4, channels)
+    out = torch.bmm(matrix, x.reshape(batch, channels, height * width))
+    return F.pixel_shuffle(out.view(batch, out_channels * 4, height, width), 2)
 
 
 class NoiseInjection(nn.Module):
