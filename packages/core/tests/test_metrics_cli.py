@@ -6,14 +6,12 @@ import json
 
 import numpy as np
 import pytest
+import tifffile
 import torch
 from click.testing import CliRunner
 from insilico_core.metrics import (
     REGISTRY,
-    InceptionFeatures,
     InceptionV3,
-    frechet_distance_from_features,
-    load_inception,
     psnr,
     resolve_weights,
     ssim,
@@ -21,6 +19,7 @@ from insilico_core.metrics import (
 )
 from insilico_core.metrics import weights as weights_module
 from insilico_core.metrics.cli import metrics, weights
+from insilico_core.metrics.image_folders import clip_sources, read_clips
 from PIL import Image
 
 
@@ -151,25 +150,34 @@ def test_paired_metrics_command_matches_the_functions(tmp_path):
 
 
 @pytest.mark.slow
-def test_fid_command_with_weights_from_a_file(tmp_path):
+def test_kid_and_is_commands_with_weights_from_a_file(tmp_path):
+    """Every image the same: all features equal, so KID (unbiased MMD²) is 0 and IS is 1 exactly."""
     torch.manual_seed(0)
     state = {
         k: v for k, v in InceptionV3("tf-fid").state_dict().items() if not k.endswith("num_batches_tracked")
     }
     weights_file = tmp_path / "pt_inception.pth"
     torch.save(state, weights_file)
-    rng = np.random.default_rng(1)
-    real = [rng.integers(0, 256, size=(16, 16), dtype=np.uint8) for _ in range(2)]
-    fake = [(a // 2).astype(np.uint8) for a in real]
-    real_dir, fake_dir = write_pngs(tmp_path / "real", real), write_pngs(tmp_path / "fake", fake)
-    result = CliRunner().invoke(
-        metrics,
-        ["fid", str(real_dir), str(fake_dir), "--weights", str(weights_file), "--json", "--device", "cpu"],
-    )
-    assert result.exit_code == 0, result.output
-    record = json.loads(result.stdout.strip().splitlines()[-1])
-    extractor = InceptionFeatures(load_inception("tf-fid", weights_file), "pytorch-fid")
-    with torch.no_grad():
-        features = extractor(torch.from_numpy(np.stack(real + fake)[:, None] / 255.0).float())
-    expected = frechet_distance_from_features(features[:2], features[2:])
-    assert record["value"] == pytest.approx(expected, rel=1e-4) and record["num_real"] == 2
+    image = np.random.default_rng(1).integers(0, 256, size=(16, 16), dtype=np.uint8)
+    folder = write_pngs(tmp_path / "images", [image, image])
+    common = ["--weights", str(weights_file), "--json", "--device", "cpu"]
+    kid_run = CliRunner().invoke(metrics, ["kid", str(folder), str(folder), "--subset-size", "2", *common])
+    assert kid_run.exit_code == 0, kid_run.output
+    record = json.loads(kid_run.stdout.strip().splitlines()[-1])
+    assert record["value"] == pytest.approx(0.0, abs=1e-6)
+    assert record["num_real"] == record["num_fake"] == 2 and record["metric"] == "kid"
+    is_run = CliRunner().invoke(metrics, ["is", str(folder), str(folder), *common])
+    assert is_run.exit_code == 0, is_run.output
+    assert json.loads(is_run.stdout.strip().splitlines()[-1])["value"] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_clip_folders_read_frame_folders_and_multipage_tiffs(tmp_path):
+    rng = np.random.default_rng(2)
+    pages = rng.integers(0, 65536, size=(3, 8, 6), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "clip_a.tif", pages, photometric="minisblack")
+    frames = [rng.integers(0, 256, size=(8, 6), dtype=np.uint8) for _ in range(3)]
+    write_pngs(tmp_path / "clip_b", frames)
+    clips = list(read_clips(clip_sources(tmp_path)))
+    assert [tuple(c.shape) for c in clips] == [(1, 3, 8, 6), (1, 3, 8, 6)]
+    torch.testing.assert_close(clips[0][0], torch.from_numpy(pages / 65535.0).float())
+    torch.testing.assert_close(clips[1][0, 2], torch.from_numpy(frames[2] / 255.0).float())

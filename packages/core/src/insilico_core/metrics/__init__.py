@@ -1,4 +1,5 @@
-"""Metrics of the five papers: FID, KID, FVD, IS, LPIPS, SSIM, PSNR, C2ST and the strata prediction score.
+"""Metrics of the five papers: FID, KID, FVD, IS, LPIPS, SSIM, PSNR, C2ST, reconstruction errors and the
+strata prediction score.
 
 Functional forms compute a value from tensors; streaming objects (``update(real=..., fake=...)`` then
 ``compute()``) keep only what the metric needs, so 50k samples never sit in memory. Feature networks
@@ -16,6 +17,7 @@ from .kid import KernelDistance, kid, kid_subset_estimates
 from .lpips import LPIPS, load_lpips, lpips
 from .paired import PairedImageMetric
 from .psnr import psnr
+from .reconstruction import ReconstructionResult, gaussian_nll, nearest_neighbour_distance, reconstruct
 from .ssim import gaussian_window, ssim, ssim_map
 from .strata import StrataPredictionResult, StratumScore, strata_edges, strata_prediction_score
 from .streaming import RunningMoments
@@ -34,6 +36,7 @@ __all__ = [
     "InceptionV3",
     "KernelDistance",
     "PairedImageMetric",
+    "ReconstructionResult",
     "RunningMoments",
     "StrataPredictionResult",
     "StratumScore",
@@ -45,6 +48,7 @@ __all__ = [
     "fetch_weights",
     "frechet_distance",
     "frechet_distance_from_features",
+    "gaussian_nll",
     "gaussian_window",
     "gradient_penalty",
     "inception_score",
@@ -54,8 +58,10 @@ __all__ = [
     "load_inception",
     "load_lpips",
     "lpips",
+    "nearest_neighbour_distance",
     "normalize_per_sample",
     "psnr",
+    "reconstruct",
     "resolve_weights",
     "ssim",
     "ssim_map",

@@ -4,9 +4,9 @@
 
 The trace of the matrix square root is computed from eigenvalues, not with an iterative ``sqrtm``: the
 eigenvalues of Σ₁Σ₂ are those of the symmetric positive semi-definite matrix A Σ₂ Aᵀ for any factor Σ₁ = AᵀA,
-so Tr (Σ₁Σ₂)^{1/2} = Σᵢ √max(λᵢ, 0). The factor is the Cholesky factor when Σ₁ is numerically positive
-definite (fast: one O(d³/3) factorisation) and otherwise the eigen-decomposition square root
-Σ₁^{1/2} = V diag(√w) Vᵀ, which stays exact for rank-deficient covariances (fewer samples than
+so Tr (Σ₁Σ₂)^{1/2} = Σᵢ √max(λᵢ, 0). The factor is a Cholesky factor when either covariance is numerically
+positive definite (fast: one O(d³/3) factorisation) and otherwise the eigen-decomposition square root
+diag(√w) Vᵀ on Σ₁'s range, which stays exact for rank-deficient covariances (fewer samples than
 dimensions), where scipy's ``sqrtm`` of the non-symmetric product Σ₁Σ₂ returns complex noise. All
 arithmetic is float64.
 """
@@ -35,16 +35,29 @@ def _as_gaussian(mu, sigma, index: int) -> tuple[torch.Tensor, torch.Tensor]:
     return mu, sigma
 
 
+def _factor(sigma1: torch.Tensor, sigma2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A factor A with Σ = AᵀA of one of the two matrices, and the other matrix.
+
+    The Cholesky factor of Σ₁ or, failing that, of Σ₂ (the trace is symmetric in the two); when both are
+    singular, Σ₁'s eigen-decomposition square root restricted to its numerical range (eigenvalues above
+    d · eps · max), which drops only directions that contribute nothing but rounding noise.
+    """
+    for first, second in ((sigma1, sigma2), (sigma2, sigma1)):
+        cholesky, info = torch.linalg.cholesky_ex(first)
+        if int(info) == 0:
+            return cholesky.T, second
+    eigenvalues, eigenvectors = torch.linalg.eigh(sigma1)
+    keep = eigenvalues > eigenvalues.max() * sigma1.shape[0] * torch.finfo(sigma1.dtype).eps
+    return (eigenvectors[:, keep] * eigenvalues[keep].sqrt()).T, sigma2
+
+
 def trace_sqrt_product(sigma1: torch.Tensor, sigma2: torch.Tensor) -> torch.Tensor:
     """Tr (Σ₁Σ₂)^{1/2} for symmetric positive semi-definite ``[D, D]`` matrices (float64 scalar tensor)."""
-    cholesky, info = torch.linalg.cholesky_ex(sigma1)
-    if int(info) == 0:
-        factor = cholesky.T  # Σ₁ = L Lᵀ, so eig(Σ₁Σ₂) = eig(Lᵀ Σ₂ L)
-    else:
-        eigenvalues, eigenvectors = torch.linalg.eigh(sigma1)
-        factor = (eigenvectors * eigenvalues.clamp(min=0).sqrt()) @ eigenvectors.T
-    product = factor @ sigma2 @ factor.T
-    product = (product + product.T) / 2  # symmetric in exact arithmetic; remove rounding asymmetry
+    factor, other = _factor(sigma1, sigma2)
+    if factor.shape[0] == 0:
+        return torch.zeros((), dtype=sigma1.dtype, device=sigma1.device)
+    product = factor @ other @ factor.T  # eig(AᵀA Σ) = eig(A Σ Aᵀ), symmetric PSD
+    product = (product + product.T) / 2  # remove rounding asymmetry
     return torch.linalg.eigvalsh(product).clamp(min=0).sqrt().sum()
 
 

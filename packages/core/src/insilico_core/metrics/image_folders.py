@@ -2,8 +2,8 @@
 
 Images: every ``.tif``/``.tiff``/``.png`` file directly in the folder, sorted by name. A sample becomes a
 float tensor ``[C, H, W]`` (C = 1 or 3) in [0, 1]: integer pixels are divided by their type's maximum
-(255, 65535, ...), float pixels are taken as they are. 2-D arrays are grey; 3-D arrays with 3 or 4 values
-on the last axis are colour (alpha dropped), other 3-D arrays are channels-first.
+(255, 65535, ...), float pixels are taken as they are. 2-D arrays are grey; 3-D arrays with 2, 3 or 4 values
+on the last axis are grey+alpha or colour (alpha dropped), other 3-D arrays are channels-first.
 
 Clips (FVD): every sub-folder of the folder is a clip whose frames are its images in name order, and every
 multi-page TIFF file in the folder is a clip whose pages are its frames (``[T, H, W]`` grey or
@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import tifffile
 import torch
-from PIL import Image
+
+from ..data import read_png, read_tiff
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png")
 
@@ -32,19 +32,18 @@ def _scaled(array: np.ndarray) -> torch.Tensor:
 
 
 def read_array(path: Path) -> np.ndarray:
-    """Pixels of a TIFF (all pages) or PNG file as stored."""
+    """Pixels of a TIFF (its first series, all pages) or PNG file, in the stored dtype."""
     if path.suffix.lower() in (".tif", ".tiff"):
-        return tifffile.imread(path)
-    with Image.open(path) as image:
-        return np.asarray(image)
+        return read_tiff(path).array
+    return read_png(path).array
 
 
 def image_tensor(array: np.ndarray, source: Path) -> torch.Tensor:
     """One image ``[C, H, W]`` in [0, 1] from a 2-D (grey) or 3-D (colour or channels-first) array."""
     if array.ndim == 2:
         array = array[None]
-    elif array.ndim == 3 and array.shape[-1] in (3, 4) and array.shape[0] not in (1, 3):
-        array = np.moveaxis(array[..., :3], -1, 0)
+    elif array.ndim == 3 and array.shape[-1] in (2, 3, 4) and array.shape[0] not in (1, 3):
+        array = np.moveaxis(array[..., :1] if array.shape[-1] == 2 else array[..., :3], -1, 0)
     elif array.ndim != 3:
         raise ValueError(f"{source}: expected a 2-D or 3-D image, got shape {array.shape}")
     if array.shape[0] not in (1, 3):

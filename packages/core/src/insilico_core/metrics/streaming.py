@@ -49,20 +49,18 @@ class RunningMoments:
             return
         total = self.count + count
         delta = mean.to(self._mean) - self._mean
-        self._scatter = (
-            self._scatter
-            + scatter.to(self._scatter)
-            + torch.outer(delta, delta) * (self.count * count / total)
+        self._scatter.add_(scatter.to(self._scatter)).add_(
+            torch.outer(delta, delta), alpha=self.count * count / total
         )
-        self._mean = self._mean + delta * (count / total)
+        self._mean.add_(delta, alpha=count / total)
         self.count = total
 
     @property
     def mean(self) -> torch.Tensor:
-        """Mean feature vector ``[D]`` (float64)."""
+        """Mean feature vector ``[D]`` (float64; a copy, later updates do not change it)."""
         if self._mean is None:
             raise ValueError("no samples: call update() with at least one batch first")
-        return self._mean
+        return self._mean.clone()
 
     def covariance(self, ddof: int = 1) -> torch.Tensor:
         """Covariance ``[D, D]`` (float64) with ``count - ddof`` in the denominator."""
