@@ -37,13 +37,6 @@ PAIRED_METRICS = ("ssim", "psnr", "lpips-alex", "lpips-vgg")
 )
 @click.option("--batch-size", type=int, default=50, show_default=True, help="Images (or clips) per batch.")
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N | mps.")
-@click.option(
-    "--data-range",
-    type=float,
-    default=1.0,
-    show_default=True,
-    help="SSIM/PSNR: width of the pixel scale after reading (images are read into [0, 1]).",
-)
 @click.option("--num-subsets", type=int, default=100, show_default=True, help="KID: subsets.")
 @click.option("--subset-size", type=int, default=1000, show_default=True, help="KID: samples per subset.")
 @click.option("--splits", type=int, default=1, show_default=True, help="IS: splits.")
@@ -57,7 +50,6 @@ def metrics(
     lpips_heads,
     batch_size,
     device,
-    data_range,
     num_subsets,
     subset_size,
     splits,
@@ -72,16 +64,14 @@ def metrics(
     is-multistylegan      Multi-StyleGAN's Inception Score (FAKE only; REAL is not read)
     fvd                   Multi-StyleGAN's FVD (I3D, 1024-d): REAL and FAKE hold clips, each a sub-folder
                           of frames (name order) or a multi-page TIFF
-    ssim, psnr            paired by file name, on the [0, 1] scale (see --data-range)
+    ssim, psnr            paired by file name; data range: the pixel type's full scale, as scikit-image
     lpips-alex, lpips-vgg paired by file name, LPIPS v0.1
     """
     from ..train import resolve_device
 
     torch_device = resolve_device(device)
     if name in PAIRED_METRICS:
-        value, details = _paired(
-            name, real, fake, weights_path, lpips_heads, batch_size, torch_device, data_range
-        )
+        value, details = _paired(name, real, fake, weights_path, lpips_heads, batch_size, torch_device)
     else:
         value, details = _distribution(
             name, real, fake, weights_path, batch_size, torch_device, num_subsets, subset_size, splits, seed
@@ -152,7 +142,7 @@ class _Head(torch.nn.Module):
         return getattr(self.module, self.method)(x)
 
 
-def _paired(name, real, fake, weights_path, lpips_heads, batch_size, device, data_range):
+def _paired(name, real, fake, weights_path, lpips_heads, batch_size, device):
     from ..train import progress
     from .feature_extraction import batched
     from .image_folders import image_files, read_images
@@ -169,9 +159,9 @@ def _paired(name, real, fake, weights_path, lpips_heads, batch_size, device, dat
             f"no file names shared by {real} and {fake}; paired metrics pair files by name"
         )
     if name == "ssim":
-        metric = PairedImageMetric(lambda x, y: ssim(x, y, data_range, reduction="none"))
+        metric = PairedImageMetric(lambda x, y: ssim(x, y, 1.0, reduction="none"))
     elif name == "psnr":
-        metric = PairedImageMetric(lambda x, y: psnr(x, y, data_range, reduction="none"))
+        metric = PairedImageMetric(lambda x, y: psnr(x, y, 1.0, reduction="none"))
     else:
         model = load_lpips(name.split("-")[1], weights_path, lpips_heads).to(device)
         metric = PairedImageMetric(lambda x, y: lpips(x.to(device), y.to(device), model, normalize=True))
@@ -181,7 +171,7 @@ def _paired(name, real, fake, weights_path, lpips_heads, batch_size, device, dat
         strict=True,
     )
     for real_batch, fake_batch in progress(pairs, total=-(-len(common) // batch_size), desc=name):
-        metric.update(real_batch * data_range, fake_batch * data_range)
+        metric.update(real_batch, fake_batch)
     return metric.compute(), {
         "std": metric.compute_std(),
         "num_pairs": len(common),
