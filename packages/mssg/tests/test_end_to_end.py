@@ -1,0 +1,94 @@
+"""End to end on the core's morpho-digits simulator: two sources observing different covariates ->
+mssg-dataset-tool -> latent model fit -> a few training iterations on CPU -> snapshot -> load -> sample with
+chosen covariates -> strata prediction score; plus the c_dim-mismatch error."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from insilico_core.data.simulate.morpho_digits import simulate_morpho_digits
+from mssg import load_snapshot
+from mssg.data import CovariateImageDataset
+from mssg.dataset_tool import dataset_tool
+from mssg.evaluation.regressor import train_regressor
+from mssg.evaluation.strata import joint_labels, morpho_ground_truth, morpho_strata_score
+from mssg.latent import MorphoCovariateModel, load_latent_model
+from mssg.multisource import MORPHO, LabelCompleter
+from mssg.train import TrainOptions, training_loop
+
+
+@pytest.fixture
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny networks: thread hand-offs cost more than they gain on a shared CPU
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.slow
+def test_simulator_to_strata_score(tmp_path, one_thread):
+    sim = simulate_morpho_digits(tmp_path / "sim", n=80, seed=0)
+    roots = []
+    for source in ("source1", "source2"):
+        src = sim / f"mnist_{source}"
+        rows = [[f"trainset/{name}", label] for name, label in json.loads((src / "trainset/dataset.json").read_text())
+                ["labels"]]
+        annotation = tmp_path / f"{source}.json"
+        annotation.write_text(json.dumps(rows))
+        root = tmp_path / "data" / f"mnist_{source}"
+        for which in ("train", "val"):
+            result = CliRunner().invoke(dataset_tool, ["--source", str(src), "--dest", str(root), "--dataset_name",
+                                                       MORPHO, "--annotation_path", str(annotation),
+                                                       "--which_dataset", which])
+            assert result.exit_code == 0, result.output
+        shutil.copytree(src / "testset", root / "testset")
+        roots.append(root)
+    train1 = CovariateImageDataset(roots[0], MORPHO, "source1")
+    assert len(train1) == 64 and train1.label_dim == 12  # 80 % of 80; [t_z, i_z, onehot10]
+
+    model = MorphoCovariateModel.fit(train1.raw_labels[:, 0], train1.raw_labels[:, 1], train1.raw_labels[:, 2],
+                                     "intensity")
+    model.save(tmp_path / "latent.json")
+    reloaded = load_latent_model(tmp_path / "latent.json")
+    rng = np.random.default_rng(0)
+    assert reloaded.sample_target(np.array([1.5, 3.0]), rng).shape == (2,)
+
+    options = TrainOptions(outdir=str(tmp_path / "runs"), cfg="stylegan2", data=[str(r) for r in roots],
+                           data_name=[MORPHO, MORPHO], sources=["source1", "source2"], gpus=1, batch=16, gamma=1.0,
+                           cbase=64, cmax=8, map_depth=2, kimg=0.048, tick=0.016, snap=3, device="cpu",
+                           lambda_step=1, metrics=[])
+    options.kimg = 0.048  # three iterations of 16 images per source (the CLI takes whole kimg)
+    run_dir = training_loop(options)
+    snapshots = sorted(run_dir.glob("network-snapshot-*.pt"))
+    assert snapshots and (run_dir / "fakes000000.png").is_file() and (run_dir / "metrics.jsonl").is_file()
+
+    snap = load_snapshot(snapshots[-1], c_dim=13)
+    G = snap["G_ema"]
+    completer = LabelCompleter.from_dict(snap["meta"]["completer"])
+    assert completer.layout == ["thickness", "intensity", "slant", "label"] and completer.c_dim == 13
+    chosen = np.array([[1.5, 120.0, -20.0, 3], [3.5, 230.0, 30.0, 7]])
+    c = torch.from_numpy(joint_labels(chosen, 0, completer))
+    images = G(torch.randn(2, G.z_dim), c, noise_mode="const")
+    assert images.shape == (2, 1, 32, 32) and torch.isfinite(images).all()
+
+    tests = [CovariateImageDataset(r, MORPHO, s, mode="test") for r, s in zip(roots, ("source1", "source2"))]
+    train_images = torch.stack([train1[i][0] for i in range(len(train1))]).float() / 255
+    predictors = {}
+    for k, name in enumerate(("thickness", "intensity", "slant")):
+        targets = torch.from_numpy(morpho_ground_truth(train1)[:, k]).float()
+        targets = (targets - targets.mean()) / targets.std()
+        predictors[name] = train_regressor(train_images, targets, train_images[:8], targets[:8], epochs=1,
+                                           batch_size=16, base_width=4)
+    result = morpho_strata_score(G, completer, tests, predictors, num_samples=8, batch_size=8, seed=0,
+                                 min_count=1)
+    assert set(result.strata) == {"thickness", "intensity", "slant"}
+    for name in result.strata:
+        assert result.strata[name] and np.isfinite(result.weighted(name, "mse"))
+
+    with pytest.raises(ValueError, match="c_dim=13 covariates, but c_dim=12"):
+        load_snapshot(snapshots[-1], c_dim=12)
