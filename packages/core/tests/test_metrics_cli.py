@@ -181,3 +181,12 @@ def test_clip_folders_read_frame_folders_and_multipage_tiffs(tmp_path):
     assert [tuple(c.shape) for c in clips] == [(1, 3, 8, 6), (1, 3, 8, 6)]
     torch.testing.assert_close(clips[0][0], torch.from_numpy(pages / 65535.0).float())
     torch.testing.assert_close(clips[1][0, 2], torch.from_numpy(frames[2] / 255.0).float())
+
+
+def test_metrics_command_reports_missing_weights_without_a_traceback(tmp_path, weights_dir):
+    image = np.zeros((8, 8), dtype=np.uint8)
+    folder = write_pngs(tmp_path / "images", [image, image])
+    result = CliRunner().invoke(metrics, ["fid-multistylegan", str(folder), str(folder), "--device", "cpu"])
+    assert result.exit_code == 1 and result.exception is not None
+    assert "inception_v3_google-0cc3c7bd.pth" in result.output and "download.pytorch.org" in result.output
+    assert "Traceback" not in result.output

@@ -69,13 +69,25 @@ def metrics(
     """
     from ..train import resolve_device
 
-    torch_device = resolve_device(device)
-    if name in PAIRED_METRICS:
-        value, details = _paired(name, real, fake, weights_path, lpips_heads, batch_size, torch_device)
-    else:
-        value, details = _distribution(
-            name, real, fake, weights_path, batch_size, torch_device, num_subsets, subset_size, splits, seed
-        )
+    try:
+        torch_device = resolve_device(device)
+        if name in PAIRED_METRICS:
+            value, details = _paired(name, real, fake, weights_path, lpips_heads, batch_size, torch_device)
+        else:
+            value, details = _distribution(
+                name,
+                real,
+                fake,
+                weights_path,
+                batch_size,
+                torch_device,
+                num_subsets,
+                subset_size,
+                splits,
+                seed,
+            )
+    except (FileNotFoundError, ValueError) as error:  # missing weights, unreadable or mismatched inputs
+        raise click.ClickException(str(error)) from error
     if as_json:
         click.echo(
             json.dumps({"metric": name, "value": value, "real": str(real), "fake": str(fake), **details})
