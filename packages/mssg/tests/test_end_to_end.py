@@ -15,11 +15,13 @@ from insilico_core.data.simulate.morpho_digits import simulate_morpho_digits
 from mssg import load_snapshot
 from mssg.data import CovariateImageDataset
 from mssg.dataset_tool import dataset_tool
+from mssg.evaluation.cli import evaluate
 from mssg.evaluation.regressor import train_regressor
 from mssg.evaluation.strata import joint_labels, morpho_ground_truth, morpho_strata_score
 from mssg.latent import MorphoCovariateModel, load_latent_model
 from mssg.multisource import MORPHO, LabelCompleter
 from mssg.train import TrainOptions, training_loop
+from PIL import Image
 
 
 @pytest.fixture
@@ -89,6 +91,14 @@ def test_simulator_to_strata_score(tmp_path, one_thread):
     assert set(result.strata) == {"thickness", "intensity", "slant"}
     for name in result.strata:
         assert result.strata[name] and np.isfinite(result.weighted(name, "mse"))
+
+    sweep_dir = tmp_path / "sweep"
+    result = CliRunner().invoke(evaluate, ["sweep", "--network_pkl", str(snapshots[-1]), "--data-path1",
+                                           str(roots[0]), "--data-path2", str(roots[1]), "--seeds", "0-1",
+                                           "--outdir", str(sweep_dir)])
+    assert result.exit_code == 0, result.output
+    grids = sorted(sweep_dir.glob("seed_*/thickness_*.png"))
+    assert len(grids) == 2 and Image.open(grids[0]).size == (4 * 32 + 5 * 2, 4 * 32 + 5 * 2)
 
     with pytest.raises(ValueError, match="c_dim=13 covariates, but c_dim=12"):
         load_snapshot(snapshots[-1], c_dim=12)
