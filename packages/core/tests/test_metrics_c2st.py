@@ -118,3 +118,13 @@ def test_bad_input_raises():
         )
     with pytest.raises(ValueError, match="train_real"):
         c2st(tiny_classifier, torch.randn(8, 8), samples(1, 8), samples(2, 8), samples(3, 8), num_iter=1)
+
+
+def test_datasets_of_labelled_images_are_accepted():
+    real = torch.utils.data.TensorDataset(samples(0, 40), torch.zeros(40))  # items are (image, label)
+    held_out = torch.utils.data.TensorDataset(samples(1, 40), torch.zeros(40))
+    result = c2st(
+        tiny_classifier, real, samples(2, 40), held_out, samples(3, 40), loss="gan", num_iter=3, batch_size=16
+    )
+    assert result.num_batches == 5 * 3  # 5 passes over 40 held-out images in batches of 16
+    assert len(result.train_losses) == 3

@@ -123,18 +123,14 @@ class _Stream:
     ) -> None:
         self.source, self.name, self.batch_size = source, name, batch_size
         self.shuffle, self.flips, self.generator = shuffle, flips, generator
-        self.is_sampler = (
-            callable(source)
-            and not isinstance(source, (torch.Tensor, Dataset))
-            and not isinstance(source, Iterable)
-        )
+        self.is_sampler = callable(source) and not isinstance(source, (Dataset, Iterable))
         if isinstance(source, torch.Tensor) and (source.dim() not in (4, 5) or source.shape[-4] < 1):
             raise ValueError(
                 f"{name}: expected samples [N, C, H, W] or [K, N, C, H, W], got {tuple(source.shape)}"
             )
-        if isinstance(source, Dataset) and not isinstance(source, torch.Tensor):
+        if isinstance(source, Dataset):
             self.source = DataLoader(source, batch_size=batch_size, shuffle=shuffle)
-        elif not (self.is_sampler or isinstance(source, (torch.Tensor, Iterable))):
+        elif not (self.is_sampler or isinstance(source, Iterable)):
             raise ValueError(
                 f"{name}: expected a tensor, a Dataset, an iterable of batches or a sampler, "
                 f"got {type(source)}"
