@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from neurongan.augment import random_brightness_contrast, random_rotate_translate, random_vertical_flip
 from neurongan.background import background_noise_stats, multiotsu_thresholds, pad_with_noise
-from neurongan.data import NeuronDataset
+from neurongan.data import DeviceBatches, NeuronDataset
 from PIL import Image
 
 
@@ -133,3 +133,16 @@ def test_hidden_and_non_image_files_are_skipped(tmp_path, tiny_neuron_folder):
     (folder / "notes.txt").write_text("not an image")
     dataset = NeuronDataset(folder, image_size=32, augmentations=False)
     assert [p.name for p in dataset.filenames] == ["neuron_0000.png", "neuron_0001.png"]
+
+
+def test_device_batches_cover_the_dataset_each_pass(tiny_neuron_folder):
+    dataset = NeuronDataset(tiny_neuron_folder, image_size=32, augmentations=False)
+    dataset.set_image_size(16)
+    loader = DeviceBatches(dataset, batch_size=3, device=torch.device("cpu"))
+    batches = list(loader)
+    assert len(loader) == 2 and [b.shape for b in batches] == [(3, 1, 16, 16), (1, 1, 16, 16)]
+    every = torch.cat(batches)
+    expected = torch.stack([dataset[i] for i in range(len(dataset))])
+    assert sorted(every.sum(dim=(1, 2, 3)).tolist()) == pytest.approx(
+        sorted(expected.sum(dim=(1, 2, 3)).tolist())
+    )

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import TrainConfig
+
 _FLAG_TYPES: dict[str, type] = {
     "root_dir": str,
     "dataset_dir": str,
@@ -54,10 +56,11 @@ def train_parser() -> argparse.ArgumentParser:
         "then the flags given.",
     )
     parser.add_argument("--configs", help="config file name in ./configs or a path to a .toml / .py file")
+    defaults = TrainConfig()
     for name, kind in _FLAG_TYPES.items():
-        parser.add_argument(f"--{name}", type=kind)
+        parser.add_argument(f"--{name}", type=kind, help=f"default: {getattr(defaults, name)!r}")
     for name in _SWITCHES:
-        parser.add_argument(f"--{name}", action="store_true")
+        parser.add_argument(f"--{name}", action="store_true", help=f"default: {getattr(defaults, name)!r}")
     parser.add_argument(
         "--transit_sch", type=float, nargs="*", help="epochs at which a resolution transition starts"
     )

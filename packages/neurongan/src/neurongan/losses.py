@@ -24,6 +24,13 @@ def _latents(
     return sample_latent(batch_size, G.latent_dim, device=device)
 
 
+def _generate_detached(G: GeneratorPG, z: torch.Tensor) -> torch.Tensor:
+    """``G(z)`` without an autograd graph: the same values as the original's ``G(z).detach()``, without
+    recording what would never be differentiated."""
+    with torch.no_grad():
+        return G(z)
+
+
 def _check_finite(value: torch.Tensor, name: str) -> None:
     if torch.isnan(value):
         raise FloatingPointError(f"{name} is NaN; training has diverged")
@@ -43,7 +50,7 @@ def d_wasserstein_loss(
     """
     real_scores = D(real)
     score_real = real_scores.mean()
-    fake = G(_latents(G, z, real.shape[0], real.device)).detach()
+    fake = _generate_detached(G, _latents(G, z, real.shape[0], real.device))
     score_fake = D(fake).mean()
     _check_finite(score_real, "the critic's score of real images")
     _check_finite(score_fake, "the critic's score of generated images")
@@ -69,7 +76,7 @@ def gradient_penalty(
     if lam <= 0:
         return torch.zeros((), device=real.device)
     batch = real.shape[0]
-    fake = G(_latents(G, z, batch, real.device)).detach()
+    fake = _generate_detached(G, _latents(G, z, batch, real.device))
     if t is None:
         t = torch.rand((batch, 1, 1, 1), device=real.device)
     x_hat = (t.to(real.device) * real + (1 - t.to(real.device)) * fake).requires_grad_(True)

@@ -11,7 +11,9 @@ saved as ``images/{ID}/Samples_{ID}_{epoch}.png``.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -263,6 +265,19 @@ def train(config: TrainConfig, show_progress: bool = True) -> TrainingState:
     return state
 
 
+@contextlib.contextmanager
+def frozen(net: torch.nn.Module) -> Iterator[None]:
+    """Switch off ``net``'s parameter gradients inside the block: the generator step needs gradients through
+    the critic, not of it (the original computed and then discarded them)."""
+    flags = [p.requires_grad for p in net.parameters()]
+    net.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for parameter, flag in zip(net.parameters(), flags, strict=True):
+            parameter.requires_grad_(flag)
+
+
 def run_epoch(
     state: TrainingState, loader, config: TrainConfig, device: torch.device, n_critic: int, sim_lambda: float
 ) -> dict[str, float]:
@@ -285,7 +300,7 @@ def run_epoch(
                 d_loss.backward()
                 state.optimizer_D.step()
         G.zero_grad(set_to_none=True)
-        with autocast(device, config.precision):
+        with frozen(D), autocast(device, config.precision):
             z = sample_latent(batch, G.latent_dim, device=device)
             if sim_lambda > 0:
                 fake = G(z)

@@ -1,0 +1,193 @@
+"""neuron-gan speed: ratios of variants measured in one process (interleaved, warmed up, medians).
+
+1. Generator forward at 512 x 512 (the released final stage, eval mode, no grad), batch 8.
+2. One training iteration at the 64 x 64 stable stage, batch 8: critic loss + gradient penalty + backward +
+   Adam step, then generator loss + backward + Adam step (three G forwards and a double backward through D,
+   as the original's loop).
+
+Variants: ``fp32`` (plain float32, contiguous: the original's numerics), ``bf16`` (bfloat16 autocast),
+``channels_last`` (NHWC memory layout) and ``bf16+cl`` (both); the iteration also runs ``original``, the
+original loop's order of work (graphs recorded for detached generator passes, critic parameter gradients
+computed in the generator step). Ratios are baseline time / variant time (baseline ``fp32`` for the forward,
+``original`` for the iteration); the issue's target is >= 1.5x. bfloat16 pays off on GPUs and on CPUs with
+native bf16 (AVX-512 BF16 / AMX); on AVX2-only CPUs it is emulated and much slower. On a machine shared
+by many processes pass ``--threads`` to avoid OpenMP oversubscription; on a GPU pass ``--device cuda``.
+
+    python tools/bench/neurongan.py                          # both benchmarks, 5 repeats
+    python tools/bench/neurongan.py --quick                  # batch 2, 3 repeats
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+# This script shares its name with the package: drop its own folder from the import path so that
+# ``import neurongan`` finds the package and not this file.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import neurongan  # noqa: E402
+import torch  # noqa: E402
+from insilico_core.train import autocast, to_channels_last  # noqa: E402
+from neurongan.losses import d_wasserstein_loss, g_wasserstein_loss, gradient_penalty  # noqa: E402
+from neurongan.train import frozen  # noqa: E402
+
+VARIANTS = {
+    "fp32": ("fp32", False),
+    "bf16": ("bf16", False),
+    "channels_last": ("fp32", True),
+    "bf16+cl": ("bf16", True),
+}
+
+
+def interleaved_medians(
+    variants: dict[str, Callable[[], object]], repeats: int, device: torch.device
+) -> dict:
+    """Median seconds per variant: one warm-up each, then rounds A B C .. / .. C B A."""
+
+    def timed(run):
+        run()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    for run in variants.values():
+        timed(run)
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    order = list(variants)
+    for index in range(repeats):
+        for name in order if index % 2 == 0 else reversed(order):
+            start = time.perf_counter()
+            timed(variants[name])
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def networks(res: int, channels_last: bool, device: torch.device):
+    torch.manual_seed(0)
+    G, D = neurongan.GeneratorPG(), neurongan.DiscriminatorPG()
+    G.set_resolution(res)
+    D.set_resolution(res)
+    G.to(device)
+    D.to(device)
+    if channels_last:
+        to_channels_last(G)
+        to_channels_last(D)
+    return G, D
+
+
+def generator_forward(batch: int, device: torch.device) -> dict[str, Callable[[], object]]:
+    z = neurongan.sample_latent(batch, 512, seed=0, device=device)
+    runs = {}
+    for name, (precision, channels_last) in VARIANTS.items():
+        G, _ = networks(512, channels_last, device)
+        G.eval()
+
+        def run(G=G, precision=precision):
+            with torch.no_grad(), autocast(device, precision):
+                return G(z)
+
+        runs[name] = run
+    return runs
+
+
+def original_iteration(G, D, opt_g, opt_d, x) -> None:
+    """The original loop's order of work: every G forward records a graph (then ``.detach()``), and the
+    generator step also computes the critic's parameter gradients."""
+    batch = x.shape[0]
+    real_scores = D(x)
+    fake = G(neurongan.sample_latent(batch, G.latent_dim)).detach()
+    loss = D(fake).mean() - real_scores.mean() + 1e-3 * real_scores.square().mean()
+    fake = G(neurongan.sample_latent(batch, G.latent_dim)).detach()
+    t = torch.rand(batch, 1, 1, 1)
+    x_hat = (t * x + (1 - t) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+    loss = loss + 10 * (grad.flatten(1).norm(2, dim=1) - 1).square().mean()
+    D.zero_grad()
+    loss.backward()
+    opt_d.step()
+    G.zero_grad()
+    (-D(G(neurongan.sample_latent(batch, G.latent_dim))).mean()).backward()
+    opt_g.step()
+
+
+def our_iteration(G, D, opt_g, opt_d, x, precision: str, device: torch.device) -> None:
+    """neurongan.train's iteration: detached generator passes without a graph, critic frozen in the G step."""
+    with autocast(device, precision):
+        loss, _, _ = d_wasserstein_loss(G, D, x)
+        loss = loss + gradient_penalty(G, D, x)
+    D.zero_grad(set_to_none=True)
+    loss.backward()
+    opt_d.step()
+    G.zero_grad(set_to_none=True)
+    with frozen(D), autocast(device, precision):
+        g_loss = g_wasserstein_loss(G, D, batch_size=x.shape[0])
+    g_loss.backward()
+    opt_g.step()
+
+
+def training_iteration(batch: int, device: torch.device) -> dict[str, Callable[[], object]]:
+    real = torch.rand(batch, 1, 64, 64, device=device) * 2 - 1
+    runs = {}
+    for name, (precision, channels_last) in {"original": ("fp32", False), **VARIANTS}.items():
+        G, D = networks(64, channels_last, device)
+        opt_g = torch.optim.Adam(G.parameters_in_build_order(), lr=1e-4, betas=(0.5, 0.999))
+        opt_d = torch.optim.Adam(D.parameters_in_build_order(), lr=1e-4, betas=(0.5, 0.999))
+        x = real.contiguous(memory_format=torch.channels_last) if channels_last else real
+        if name == "original":
+            runs[name] = lambda G=G, D=D, opt_g=opt_g, opt_d=opt_d, x=x: original_iteration(
+                G, D, opt_g, opt_d, x
+            )
+        else:
+            runs[name] = lambda G=G, D=D, o=opt_g, p=opt_d, x=x, q=precision: our_iteration(
+                G, D, o, p, x, q, device
+            )
+    return runs
+
+
+def report(title: str, medians: dict[str, float], baseline: str) -> None:
+    base = medians[baseline]
+    print(title)
+    for name, seconds in medians.items():
+        print(f"  {name:<14} {seconds * 1e3:9.1f} ms   ratio {baseline}/{name}: {base / seconds:5.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--quick", action="store_true", help="batch 2, 3 repeats")
+    parser.add_argument("--only", choices=["forward", "iteration"], default=None)
+    args = parser.parse_args()
+    if args.quick:
+        args.batch, args.repeats = 2, 3
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    print(
+        f"torch {torch.__version__}, device {device}, threads {torch.get_num_threads()}, batch {args.batch}, "
+        f"{args.repeats} interleaved repeats (medians)"
+    )
+    if args.only in (None, "forward"):
+        report(
+            "G forward at 512x512 (eval, no grad):",
+            interleaved_medians(generator_forward(args.batch, device), args.repeats, device),
+            "fp32",
+        )
+    if args.only in (None, "iteration"):
+        report(
+            "training iteration at 64x64 (D step with GP + G step):",
+            interleaved_medians(training_iteration(args.batch, device), args.repeats, device),
+            "original",
+        )
+
+
+if __name__ == "__main__":
+    main()
