@@ -165,12 +165,20 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--quick", action="store_true", help="batch 2, 3 repeats")
     parser.add_argument("--only", choices=["forward", "iteration"], default=None)
+    parser.add_argument("--bf16", action="store_true", help="run the bf16 variants even on an AVX2-only CPU")
     args = parser.parse_args()
     if args.quick:
         args.batch, args.repeats = 2, 3
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    if device.type == "cpu" and not args.bf16 and "AVX512" not in torch.backends.cpu.get_cpu_capability():
+        for name in ("bf16", "bf16+cl"):
+            VARIANTS.pop(name)
+        print(
+            "note: this CPU has no native bfloat16 (torch reports "
+            f"{torch.backends.cpu.get_cpu_capability()}); bf16 variants skipped (--bf16 runs them anyway)"
+        )
     print(
         f"torch {torch.__version__}, device {device}, threads {torch.get_num_threads()}, batch {args.batch}, "
         f"{args.repeats} interleaved repeats (medians)"

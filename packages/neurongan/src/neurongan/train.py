@@ -169,7 +169,7 @@ def _save(state: TrainingState, config: TrainConfig, epoch: int, fixed_latents: 
     losses = {key: series[:epoch] for key, series in state.losses.items()}
     save_checkpoint(config.checkpoint_path, state.G, state.D, epoch, config.learning_rate, losses, extra)
     if config.snapshot_period and epoch % config.snapshot_period == 0:
-        snapshot = config.checkpoint_path.with_name(f"GenDisc_{config.ID}_{epoch // 1000}k.pth")
+        snapshot = config.checkpoint_path.with_name(f"GenDisc_{config.ID}_{epoch / 1000:g}k.pth")
         save_checkpoint(snapshot, state.G, state.D, epoch, config.learning_rate, losses, extra)
     was_training = state.G.training
     state.G.eval()
