@@ -127,9 +127,10 @@ def report(title: str, medians: dict[str, float], values: dict[str, dict[str, to
     base = medians["fp32"]
     for name, seconds in medians.items():
         difference = max((values[name][k] - values["fp32"][k]).abs().max().item() for k in values["fp32"])
+        scale = max(values["fp32"][k].abs().max().item() for k in values["fp32"])
         print(
             f"  {name:<20} median {seconds * 1000:9.1f} ms   speed-up x{base / seconds:5.2f}   "
-            f"max |difference| vs fp32 {difference:.2e}"
+            f"max |difference| vs fp32 {difference:.2e} (largest fp32 magnitude {scale:.2e})"
         )
 
 
