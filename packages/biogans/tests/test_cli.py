@@ -230,6 +230,6 @@ def test_bad_flags_give_clear_errors(lin, tmp_path, capsys):
     assert main([*base, "--model_type", "DCGAN", "--num_workers", "0"]) == 2  # default 64x64 vs 16x32 data
     assert "--image_height/--image_width are 64x64" in capsys.readouterr().err
     assert main([*base, "--model_type", "DCGAN-star-shaped", *SMALL]) == 2
-    assert "conditional-cached" in capsys.readouterr().err
+    assert "needs --dataset_type conditional-cached" in capsys.readouterr().err
     assert main(["--mode", "eval-gen-vs-real", *base, "--model_type", "DCGAN", "--test_data", "x"]) == 2
     assert "--netG" in capsys.readouterr().err

@@ -6,7 +6,7 @@ tower, a green tower per protein), independent per-protein and multi-channel mod
 classifier two-sample test and by reconstructing test images. Reads and writes the authors' checkpoints.
 """
 
-from . import losses
+from . import losses, train
 from .checkpoints import (
     convert_original_state_dict,
     export_original_checkpoint,
@@ -35,4 +35,5 @@ __all__ = [
     "losses",
     "make_fixed_noise",
     "save_checkpoint",
+    "train",
 ]

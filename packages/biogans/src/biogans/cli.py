@@ -56,9 +56,9 @@ def run(options: argparse.Namespace) -> None:
     device = resolve_device("cuda" if options.cuda else options.device)
     image_size = (options.image_height, options.image_width)
     mode = options.mode
-    neighbours = load_torch_file(options.red_nn_file) if options.dataset_type == "fake-multichannel" else None
     if options.dataset_type == "fake-multichannel" and not options.red_nn_file:
         raise ValueError("--dataset_type fake-multichannel needs --red_nn_file")
+    neighbours = load_torch_file(options.red_nn_file) if options.dataset_type == "fake-multichannel" else None
 
     def dataset(root: str, flips: bool):
         return make_dataset(options.dataset_type, root, image_size, flips, options.num_workers, neighbours)
@@ -79,14 +79,13 @@ def run(options: argparse.Namespace) -> None:
         if train_data is None or mode == "eval-real-vs-real":
             class_names = test_data.classes
     n_classes = len(class_names)
-    conditional = options.model_type in CONDITIONAL_TYPES
-    if (
-        conditional != isinstance(train_data or test_data, ConditionalCachedDataset)
-        and mode != "eval-real-vs-real"
-    ):
+    conditional_data = isinstance(train_data or test_data, ConditionalCachedDataset)
+    if options.model_type in CONDITIONAL_TYPES and not conditional_data and mode != "eval-real-vs-real":
+        raise ValueError(f"--model_type {options.model_type} needs --dataset_type conditional-cached")
+    judged_per_class = options.model_type in MULTICHANNEL_TYPES and mode != "train"
+    if conditional_data and options.model_type not in CONDITIONAL_TYPES and not judged_per_class:
         raise ValueError(
-            f"--model_type {options.model_type} needs "
-            + ("--dataset_type conditional-cached" if conditional else "joint data (not conditional-cached)")
+            f"--model_type {options.model_type} is trained on joint data, not conditional-cached"
         )
 
     G, D = build_model(
@@ -163,9 +162,12 @@ def run(options: argparse.Namespace) -> None:
     if mode == "eval-gen-vs-real":
         if options.fixed_noise_file:
             noise = load_fixed_noise(options.fixed_noise_file, options.nz).to(device)
-            G.eval()
-            with torch.no_grad():
-                save_sample_grids(G(noise), experiment / options.prefix_fake_samples, class_names)
+        else:
+            separable = options.model_type in SEPARABLE_TYPES
+            noise = make_fixed_noise(options.batch_size, options.nz, options.red_portion, separable, device)
+        G.eval()
+        with torch.no_grad():
+            save_sample_grids(G(noise), experiment / options.prefix_fake_samples, class_names)
         result = c2st_generated_vs_real(
             G,
             classifier,
