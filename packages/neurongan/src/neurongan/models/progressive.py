@@ -18,6 +18,11 @@ import torch
 from torch import nn
 
 
+def _after_state_dict_load(module: ProgressiveNetwork, incompatible_keys: object) -> None:
+    """A loaded ``alpha`` buffer (the discriminator's) may end or start a fade: refresh the flag."""
+    module._sync_fading()
+
+
 class ProgressiveNetwork(nn.Module):
     """Base class: attributes, growth API and the original's ``*_attrs`` dict; subclasses merge blocks."""
 
@@ -48,6 +53,8 @@ class ProgressiveNetwork(nn.Module):
         self.leaky_slope = float(leaky_slope)
         self.n_colors = int(n_colors)
         self.register_buffer("alpha", torch.tensor(1.0), persistent=persistent_alpha)
+        self._fading = False
+        self.register_load_state_dict_post_hook(_after_state_dict_load)
 
     def _remember_build_order(self) -> None:
         """Record the parameters in construction order: an optimizer built from them indexes its state the
@@ -62,8 +69,16 @@ class ProgressiveNetwork(nn.Module):
 
     @property
     def fading(self) -> bool:
-        """True while a new block is being faded in (``alpha < 1``)."""
-        return bool(self.alpha < 1)
+        """True while a new block is being faded in (``alpha < 1``).
+
+        Kept as a Python flag, updated whenever ``alpha`` changes through the growth API or a loaded state
+        dict, so that a forward pass never waits for the device to compare ``alpha`` (and compiles without
+        graph breaks).
+        """
+        return self._fading
+
+    def _sync_fading(self) -> None:
+        self._fading = bool(self.alpha < 1)
 
     def increase_resolution(self) -> None:
         """Double ``image_size`` and start fading in the next block (``alpha = 0``)."""
@@ -74,12 +89,14 @@ class ProgressiveNetwork(nn.Module):
         if self.image_size * 2 > self.image_size_max:
             raise ValueError(f"cannot grow beyond the final resolution {self.image_size_max}")
         self.alpha = 0 * self.alpha
+        self._fading = True
         self.n_layers += 1
         self.image_size *= 2
 
     def advance_transition(self, step: float | torch.Tensor) -> None:
         """Add ``step`` to ``alpha``; when it reaches 1 the faded-in block becomes part of the trunk."""
         self.alpha += step
+        self._sync_fading()
         if not self.fading:
             self._merge_new_block()
 
