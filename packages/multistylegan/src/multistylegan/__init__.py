@@ -6,6 +6,7 @@ The original networks with their state-dict keys, checkpoint layout, data layout
 on CPU and GPU.
 """
 
+from . import data
 from .checkpoints import load_checkpoint, load_discriminator, load_generator, save_checkpoint
 from .config import (
     DISCRIMINATOR_CONFIG,
@@ -40,6 +41,7 @@ __all__ = [
     "Generator",
     "HYPERPARAMETERS",
     "build_model",
+    "data",
     "discriminator_config",
     "generator_config",
     "load_checkpoint",

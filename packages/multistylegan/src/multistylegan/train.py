@@ -181,6 +181,9 @@ class Trainer:
             z.to(self.device) for z in torch.randn(2, 15, self.latent_dimensions).unbind(0)
         ]
         self.best_fvd = math.inf
+        # FID/FVD/IS networks and real statistics, built at the first validation (None: not yet or skipped)
+        self.validation_metrics = None
+        self.validation_skipped = False
         self.run_dir = Path(options.out) / time.strftime("%d_%m_%Y__%H_%M_%S")
         self.logger = MetricsLogger(self.run_dir / "metrics", tensorboard=False)
         if self.info.is_main:
