@@ -186,9 +186,8 @@ class _BiasAct(torch.autograd.Function):
             x, bb, _EMPTY, _EMPTY, _EMPTY, 0, cfg.dim, cfg.spec.code, cfg.alpha, cfg.gain, cfg.clamp, False
         )
         need_x = cfg.spec.derivative_reads == "x" or cfg.spec.has_second_derivative
-        ctx.save_for_backward(
-            x if need_x else None, bb if need_x else None, y if cfg.spec.derivative_reads == "y" else None
-        )
+        # the bias is saved always: it is tiny, and the gradient kernel takes its length for db
+        ctx.save_for_backward(x if need_x else None, bb, y if cfg.spec.derivative_reads == "y" else None)
         ctx.cfg = cfg
         ctx.fmt = fmt
         ctx.has_bias = b is not None
