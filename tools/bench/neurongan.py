@@ -5,13 +5,14 @@
    Adam step, then generator loss + backward + Adam step (three G forwards and a double backward through D,
    as the original's loop).
 
-Variants: ``fp32`` (plain float32, contiguous: the original's numerics), ``bf16`` (bfloat16 autocast),
-``channels_last`` (NHWC memory layout) and ``bf16+cl`` (both); the iteration also runs ``original``, the
-original loop's order of work (graphs recorded for detached generator passes, critic parameter gradients
-computed in the generator step). Ratios are baseline time / variant time (baseline ``fp32`` for the forward,
-``original`` for the iteration); the issue's target is >= 1.5x. bfloat16 pays off on GPUs and on CPUs with
-native bf16 (AVX-512 BF16 / AMX); on AVX2-only CPUs it is emulated and much slower. On a machine shared
-by many processes pass ``--threads`` to avoid OpenMP oversubscription; on a GPU pass ``--device cuda``.
+Variants: ``original`` replays the original code's arithmetic on the same weights (every equalized layer
+multiplies its full-size *input* by the He constant; PixelNorm divides by sqrt(mean(x^2) + eps)) and, in the
+iteration, its order of work (graphs recorded for detached generator passes, critic parameter gradients
+computed in the generator step). Ours: ``fp32`` (float32, contiguous), ``channels_last`` (NHWC), ``bf16``
+(bfloat16 autocast) and ``bf16+cl``. Ratios are ``original`` time / variant time; the issue's target is
+>= 1.5x. bfloat16 pays off on GPUs and on CPUs with native bf16 (AVX-512 BF16 / AMX); on AVX2-only CPUs it
+is emulated and much slower, so those variants are skipped there unless ``--bf16``. On a machine shared by
+many processes pass ``--threads`` to avoid OpenMP oversubscription; on a GPU pass ``--device cuda``.
 
     python tools/bench/neurongan.py                          # both benchmarks, 5 repeats
     python tools/bench/neurongan.py --quick                  # batch 2, 3 repeats
@@ -20,6 +21,7 @@ by many processes pass ``--threads`` to avoid OpenMP oversubscription; on a GPU 
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 import time
@@ -32,6 +34,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import neurongan  # noqa: E402
 import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 from insilico_core.train import autocast, to_channels_last  # noqa: E402
 from neurongan.losses import d_wasserstein_loss, g_wasserstein_loss, gradient_penalty  # noqa: E402
 from neurongan.train import frozen  # noqa: E402
@@ -81,7 +84,13 @@ def networks(res: int, channels_last: bool, device: torch.device):
 
 def generator_forward(batch: int, device: torch.device) -> dict[str, Callable[[], object]]:
     z = neurongan.sample_latent(batch, 512, seed=0, device=device)
-    runs = {}
+    G_original, _ = networks(512, False, device)
+
+    def original():
+        with torch.no_grad():
+            return original_generator(G_original, z)
+
+    runs = {"original": original}
     for name, (precision, channels_last) in VARIANTS.items():
         G, _ = networks(512, channels_last, device)
         G.eval()
@@ -94,23 +103,71 @@ def generator_forward(batch: int, device: torch.device) -> dict[str, Callable[[]
     return runs
 
 
+# ---- the original code's arithmetic on the same weights ----
+# neuron-gan's layers multiply every layer *input* by the He constant (a full-size multiply per layer) and
+# divide by sqrt(mean(x^2) + eps) in PixelNorm; the functions below replay that on our modules' parameters.
+
+GAIN = math.sqrt(2 / (1 + 0.2**2))
+
+
+def _original_eq(layer, x):
+    weight = layer.weight
+    scale = GAIN / math.sqrt(weight[0].numel())
+    if weight.ndim == 2:
+        return F.linear(x * scale, weight)
+    return F.conv2d(x * scale, weight, layer.bias, padding=layer.padding[0])
+
+
+def _original_act_norm(x):
+    x = F.leaky_relu(x, 0.2)
+    return x / torch.sqrt(torch.mean(x**2, dim=1, keepdim=True) + 1e-8)
+
+
+def _original_block(block, x):
+    x = block[0](x)
+    x = _original_act_norm(_original_eq(block[1], x))
+    return _original_act_norm(_original_eq(block[4], x))
+
+
+def original_generator(G, z):
+    """The original ``Generator_PG.forward`` at a stable stage."""
+    layers = G.layers
+    x = layers[1](_original_eq(layers[0], z))
+    x = _original_act_norm(_original_eq(layers[4], _original_act_norm(x)))
+    for block in list(layers)[7:]:
+        x = _original_block(block, x)
+    return G.ToIm(x)
+
+
+def original_discriminator(D, x):
+    """The original ``Discriminator_PG.forward`` at a stable stage."""
+    x = D.FromIm(x)
+    blocks = len(D.layers) - 5
+    for block in list(D.layers)[:blocks]:
+        x = _original_block(block, x)
+    x = _original_act_norm(_original_eq(D.layers[blocks], x))
+    return _original_eq(D.layers[blocks + 3], x).flatten(1)
+
+
 def original_iteration(G, D, opt_g, opt_d, x) -> None:
-    """The original loop's order of work: every G forward records a graph (then ``.detach()``), and the
-    generator step also computes the critic's parameter gradients."""
+    """The original loop's arithmetic and order of work: every G forward records a graph (then
+    ``.detach()``), and the generator step also computes the critic's parameter gradients."""
     batch = x.shape[0]
-    real_scores = D(x)
-    fake = G(neurongan.sample_latent(batch, G.latent_dim)).detach()
-    loss = D(fake).mean() - real_scores.mean() + 1e-3 * real_scores.square().mean()
-    fake = G(neurongan.sample_latent(batch, G.latent_dim)).detach()
+    real_scores = original_discriminator(D, x)
+    fake = original_generator(G, neurongan.sample_latent(batch, G.latent_dim)).detach()
+    loss = original_discriminator(D, fake).mean() - real_scores.mean() + 1e-3 * real_scores.square().mean()
+    fake = original_generator(G, neurongan.sample_latent(batch, G.latent_dim)).detach()
     t = torch.rand(batch, 1, 1, 1)
     x_hat = (t * x + (1 - t) * fake).requires_grad_(True)
-    (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+    (grad,) = torch.autograd.grad(original_discriminator(D, x_hat).sum(), x_hat, create_graph=True)
     loss = loss + 10 * (grad.flatten(1).norm(2, dim=1) - 1).square().mean()
     D.zero_grad()
     loss.backward()
     opt_d.step()
     G.zero_grad()
-    (-D(G(neurongan.sample_latent(batch, G.latent_dim))).mean()).backward()
+    (
+        -original_discriminator(D, original_generator(G, neurongan.sample_latent(batch, G.latent_dim))).mean()
+    ).backward()
     opt_g.step()
 
 
@@ -187,7 +244,7 @@ def main() -> None:
         report(
             "G forward at 512x512 (eval, no grad):",
             interleaved_medians(generator_forward(args.batch, device), args.repeats, device),
-            "fp32",
+            "original",
         )
     if args.only in (None, "iteration"):
         report(
