@@ -145,3 +145,19 @@ def test_bad_input_gives_clear_errors(tmp_path: Path):
     with pytest.raises(ValueError, match="GFP"):
         TFLMDatasetGAN(root, no_rfp=True)
     assert len(TFLMDatasetGAN(root, no_rfp=True, no_gfp=True, z_position_indications=("_000_",))) == 2
+
+
+def test_hdf5_cache_serves_the_same_samples(dataset_root: Path, tmp_path: Path):
+    dataset = TFLMDatasetGAN(dataset_root, no_rfp=True)
+    cache = tmp_path / "cache" / "frames.h5"
+    cached = dataset.with_hdf5_cache(cache)
+    assert cache.is_file() and len(cached) == len(dataset)
+    for index in (0, 7, len(dataset) - 1):
+        torch.manual_seed(index)
+        expected = dataset[index]
+        torch.manual_seed(index)
+        torch.testing.assert_close(cached[index], expected, rtol=0, atol=0)
+    # a cache made from other data is refused
+    smaller = TFLMDatasetGAN(dataset_root, no_rfp=True, positions=("Pos9",))
+    with pytest.raises(ValueError, match="delete it"):
+        smaller.with_hdf5_cache(cache)

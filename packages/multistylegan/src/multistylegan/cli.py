@@ -68,6 +68,7 @@ def _apply_cuda_devices(context: click.Context, cuda_devices: str) -> None:
 @click.option(
     "--max_iterations", type=int, default=None, help="Stop after this many iterations (tests, demos)."
 )
+@click.option("--cache_hdf5", default=None, help="Read the TIFFs once into this HDF5 file (built if absent).")
 @click.pass_context
 def train(context: click.Context, **flags: object) -> None:
     """Train Multi-StyleGAN on the trapped-yeast time-lapse data."""

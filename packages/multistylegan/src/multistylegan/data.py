@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from insilico_core.data import read_tiff
+from insilico_core.data import HDF5Dataset, cache_to_hdf5, read_tiff
 from torch.utils.data import Dataset
 
 __all__ = ["FILE_PATTERN", "RandomHorizontalFlip", "TFLMDatasetGAN", "parse_file_name"]
@@ -181,24 +181,43 @@ class TFLMDatasetGAN(Dataset):
     def __len__(self) -> int:
         return len(self.paths_to_dataset_samples)
 
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.sample_from_raw(self.raw_frames(index))
+
+    def with_hdf5_cache(self, path: str | os.PathLike) -> HDF5Dataset:
+        """The same samples served from one HDF5 file of raw frames, written on first use (decoding
+        thousands of TIFFs per epoch is the loader's main cost); random transformations still apply per
+        access. Delete the file when the data change: a cache of another length is refused."""
+        path = Path(path)
+        if not path.is_file():
+            cache_to_hdf5(_RawFrames(self), path)
+        cached = HDF5Dataset(path, transform=self.sample_from_raw)
+        if len(cached) != len(self):
+            raise ValueError(
+                f"HDF5 cache {path} holds {len(cached)} samples, the dataset {len(self)}: "
+                "it was made from other data; delete it to rebuild"
+            )
+        return cached
+
     def sample_files(self, index: int) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
         """The (BF, GFP, RFP) file paths of sample ``index``, each a tuple of ``sequence_length`` paths."""
         return self.paths_to_dataset_samples[index]
 
-    @staticmethod
-    def _read_frames(paths: Sequence[str]) -> torch.Tensor:
-        return torch.stack(
-            [torch.from_numpy(np.asarray(read_tiff(path), dtype=np.float32)) for path in paths]
-        )
-
-    def __getitem__(self, index: int) -> torch.Tensor:
+    def raw_frames(self, index: int) -> np.ndarray:
+        """The frames of sample ``index`` as stored (e.g. uint16), stacked ``[domains * T, H, W]``."""
         bf_paths, gfp_paths, rfp_paths = self.paths_to_dataset_samples[index]
-        stacks = [self._read_frames(bf_paths)]
+        paths = list(bf_paths)
         if not self.no_gfp:
-            stacks.append(self._read_frames(gfp_paths))
-        if not self.no_rfp and not self.no_gfp:
-            stacks.append(self._read_frames(rfp_paths))
-        images = torch.cat(stacks, dim=0)
+            paths += gfp_paths
+            if not self.no_rfp:
+                paths += rfp_paths
+        return np.stack([np.asarray(read_tiff(path)) for path in paths])
+
+    def sample_from_raw(self, frames: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """Raw frames ``[domains * T, H, W]`` -> the normalised sample ``[domains, T, H, W]``:
+        transformations, BF per-frame min-max, fluorescence clamp, vertical flip (the original's
+        ``__getitem__``)."""
+        images = torch.as_tensor(np.asarray(frames, dtype=np.float32))
         if self.transformations is not None:
             images = self.transformations(images)
         images = images[0] if images.ndim == 4 else images
@@ -209,3 +228,16 @@ class TFLMDatasetGAN(Dataset):
         if not self.no_rfp and not self.no_gfp:
             images[2] = ((images[2] - self.rfp_min).clamp(min=0.0) / self.rfp_max).clamp(max=1.0)
         return images.flip(dims=(-2,)) if self.flip else images
+
+
+class _RawFrames(Dataset):
+    """The raw frame stacks of a ``TFLMDatasetGAN``, the samples its HDF5 cache stores."""
+
+    def __init__(self, dataset: TFLMDatasetGAN) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        return self.dataset.raw_frames(index)

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from insilico_core.train import (
     EMA,
     MetricsLogger,
+    barrier,
     distributed_sampler,
     init_distributed,
     progress,
@@ -97,6 +98,7 @@ class TrainOptions:
     inception_weights: str | None = None
     i3d_weights: str | None = None
     max_iterations: int | None = None
+    cache_hdf5: str | None = None
 
 
 class Trainer:
@@ -121,6 +123,11 @@ class Trainer:
         seed_everything(options.seed)
 
         self.dataset = TFLMDatasetGAN(options.path_to_data, no_rfp=True)
+        if options.cache_hdf5:
+            if self.info.is_main:
+                self.dataset.with_hdf5_cache(options.cache_hdf5)
+            barrier(self.info)
+            self.dataset = self.dataset.with_hdf5_cache(options.cache_hdf5)
         data_size = self.dataset[0].shape[-1]
         resolution = options.resolution or data_size
         if resolution > data_size:
