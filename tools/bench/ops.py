@@ -93,7 +93,7 @@ def _measure(case: Case, dtype: torch.dtype, repeats: int, seed: int) -> dict[st
         for i in range(repeats):
             order = ("ref", "cpu") if i % 2 == 0 else ("cpu", "ref")
             for impl in order:
-                times[impl].append(_time(lambda impl=impl: fn(impl)))
+                times[impl].append(_time(lambda impl=impl, fn=fn: fn(impl)))
         results[mode] = {impl: statistics.median(t) for impl, t in times.items()}
     return results
 

@@ -118,7 +118,7 @@ GRID = list(
 )
 
 
-@pytest.mark.parametrize("case", random.Random(0).sample(GRID, 60), ids=str)
+@pytest.mark.parametrize("case", random.Random(0).sample(GRID, 36), ids=str)
 def test_forward_matches_oracle_and_ref(impl, case):
     act, shape, layout, clamp, dim = case
     for dtype in dtypes_of(impl):

@@ -1,4 +1,4 @@
-"""Building, caching and choosing the compiled backends: status, INSILICO_OPS=ref, cache reuse, failed builds."""
+"""Building, caching and choosing the compiled backends: status, INSILICO_OPS=ref, cache, failed builds."""
 
 from __future__ import annotations
 

@@ -115,7 +115,7 @@ def _case_grid() -> list[tuple]:
     return cases
 
 
-CASES = random.Random(0).sample(_case_grid(), 80)
+CASES = random.Random(0).sample(_case_grid(), 40)
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
@@ -149,7 +149,7 @@ def test_gradcheck_and_gradgradcheck(impl, case, flip):
     case = dict(case)
     f = torch.tensor(case.pop("f"), dtype=torch.float32)
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(2, 2, 5, 6, generator=g, dtype=torch.float64).to(device_of(impl)).requires_grad_(True)
+    x = torch.randn(1, 2, 4, 5, generator=g, dtype=torch.float64).to(device_of(impl)).requires_grad_(True)
 
     def op(x):
         return ops.upfirdn2d(x, f, flip_filter=flip, gain=1.5, impl=impl, **case)
