@@ -1,8 +1,11 @@
 """Snapshot loading from genuine persistence-style pickles (made here), our format, and refusal of payloads.
 
-A subprocess puts stand-ins for ``torch_utils/persistence.py`` and ``dnnlib/util.py`` on ``sys.path`` that pickle
-exactly as NVlabs stylegan3 does (every network class decorated with ``persistent_class``; its instances reduce
-to ``_reconstruct_persistent_obj(meta)`` with the module source, class name and ``__dict__`` state; init kwargs
+A subprocess puts stand-ins for ``torch_utils/persistence.py`` and ``dnnlib/util.py`` on ``sys.path`` that
+pickle
+exactly as NVlabs stylegan3 does (every network class decorated with ``persistent_class``; its instances
+reduce
+to ``_reconstruct_persistent_obj(meta)`` with the module source, class name and ``__dict__`` state; init
+kwargs
 captured as ``EasyDict``), decorates the network classes, trains nothing, writes a ``network-snapshot``-style
 pickle and the reference outputs of its G_ema and D. This process never imports those modules.
 """
@@ -77,8 +80,10 @@ import mssg.networks.stylegan2 as sg2, mssg.networks.stylegan3 as sg3, mssg.netw
 # Decorate every network class the way stylegan's @persistence.persistent_class does.
 core_mapping.EqualizedLinear = persistence.persistent_class(core_mapping.EqualizedLinear)
 for module in (sg2, sg3, disc):
-    for name in ("SynthesisLayer", "ToRGBLayer", "SynthesisBlock", "SynthesisNetwork", "SynthesisInput", "Generator",
-                 "DiscriminatorBlock", "DiscriminatorEpilogue", "Discriminator", "MappingNetwork", "EqualizedLinear",
+    for name in ("SynthesisLayer", "ToRGBLayer", "SynthesisBlock", "SynthesisNetwork", "SynthesisInput",
+    "Generator",
+                 "DiscriminatorBlock", "DiscriminatorEpilogue", "Discriminator", "MappingNetwork",
+                 "EqualizedLinear",
                  "EqualizedConv2d", "MinibatchStdDev"):
         if hasattr(module, name):
             setattr(module, name, persistence.persistent_class(getattr(module, name)))
@@ -87,7 +92,8 @@ family, out, ref, marker = sys.argv[1:5]
 torch.manual_seed(0)
 G_cls = sg3.Generator if family == "sg3" else sg2.Generator
 g_kwargs = dnnlib.EasyDict(z_dim=16, w_dim=16, mapping_kwargs=dnnlib.EasyDict(num_layers=2), channel_base=256,
-                           channel_max=16, num_fp16_res=4, conv_clamp=256, c_dim=3, img_resolution=16, img_channels=1)
+                           channel_max=16, num_fp16_res=4, conv_clamp=256, c_dim=3, img_resolution=16,
+                           img_channels=1)
 if family == "sg2":
     g_kwargs.fused_modconv_default = "inference_only"
 if marker != "-":  # a hostile module source: the original loader would exec() it
@@ -102,12 +108,14 @@ D = disc.Discriminator(c_dim=3, img_resolution=16, img_channels=1, channel_base=
                        epilogue_kwargs=dnnlib.EasyDict(mbstd_group_size=4))
 snapshot = dict(G=G, D=D, G_ema=G_ema, augment_pipe=None,
                 training_set_kwargs=dnnlib.EasyDict(class_name="training.dataset.MorphoMNISTDataset_causal",
-                                                    path="/data/mnist_source1", use_labels=True, resolution=16))
+                                                    path="/data/mnist_source1", use_labels=True,
+                                                    resolution=16))
 with open(out, "wb") as f:
     pickle.dump(snapshot, f, protocol=4)
 z, c, img = torch.randn(4, 16), torch.randn(4, 3), torch.randn(4, 1, 16, 16)
 with torch.no_grad():
-    torch.save(dict(z=z, c=c, img=img, g=G_ema(z, c, truncation_psi=0.7, noise_mode="const"), d=D.eval()(img, c)), ref)
+    torch.save(dict(z=z, c=c, img=img, g=G_ema(z, c, truncation_psi=0.7, noise_mode="const"),
+    d=D.eval()(img, c)), ref)
 """
 
 

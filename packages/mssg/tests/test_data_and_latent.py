@@ -29,8 +29,12 @@ def morpho(tmp_path_factory):
 def test_morpho_dataset_labels_are_normalised_with_train_stats(morpho):
     train = CovariateImageDataset(morpho / "mnist_source1", MORPHO, "source1")
     val = CovariateImageDataset(morpho / "mnist_source1", MORPHO, "source1", mode="val")
-    raw = np.array([[r["thickness"], r["intensity"], r["label"]] for _, r in json.loads(
-        (morpho / "mnist_source1/trainset/dataset.json").read_text())["labels"]])
+    raw = np.array(
+        [
+            [r["thickness"], r["intensity"], r["label"]]
+            for _, r in json.loads((morpho / "mnist_source1/trainset/dataset.json").read_text())["labels"]
+        ]
+    )
     mean, std = raw[:, :2].mean(0), raw[:, :2].std(0)  # population std, train labels
     np.testing.assert_allclose(train.labels[:, :2], (raw[:, :2] - mean) / std, rtol=1e-5)
     assert train.labels[:, 2:].sum(1).tolist() == [1.0] * len(train)
@@ -97,8 +101,18 @@ def test_dataset_tool_csv_source_writes_pandas_labels(tmp_path):
         Image.fromarray(np.full((12, 16, 3), i, np.uint8)).save(src / f"{i}.jpg")
         rows.append(f"{i}.jpg,{40 + i},{i % 2},{i - 10}")
     (tmp_path / "table.csv").write_text("\n".join(rows))
-    counts = {w: convert_dataset(src, tmp_path / "out", "retinal", tmp_path / "table.csv", w, resolution=(8, 8),
-                                 transform="center-crop") for w in ("train", "val", "test")}
+    counts = {
+        w: convert_dataset(
+            src,
+            tmp_path / "out",
+            "retinal",
+            tmp_path / "table.csv",
+            w,
+            resolution=(8, 8),
+            transform="center-crop",
+        )
+        for w in ("train", "val", "test")
+    }
     assert counts == {"test": 6, "train": 12, "val": 2}  # 30 % test, then 10 % (ceil) of the rest
     labels = json.loads((tmp_path / "out/trainset/dataset.json").read_text())["labels"]
     assert set(labels[0][1]) == {"age", "cataract", "spherical_power_left"}
@@ -111,8 +125,9 @@ def test_normalize_roundtrip():
     cov = Covariate("v", "zlog100")
     stats = {"v": {"mean": 4.6, "std": 0.1, "min": 0.0, "max": 1.0}}
     values = np.array([-5.0, 0.0, 7.5])
-    np.testing.assert_allclose(denormalize_column(normalize_column(values, cov, stats)[:, 0], cov, stats), values,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        denormalize_column(normalize_column(values, cov, stats)[:, 0], cov, stats), values, atol=1e-5
+    )
 
 
 def test_sigmoid_fit_matches_scipy_curve_fit():
@@ -137,7 +152,8 @@ def test_morpho_model_moments_and_ground_truth():
     m, v = x.mean(), x.var()
     assert model.alpha_thickness == pytest.approx(m * (m * (1 - m) / v - 1))
     assert model.beta_thickness == pytest.approx((1 - m) * (m * (1 - m) / v - 1))
-    # 56 tanh(u) = 112 sigmoid(2 u) - 56: the fitted curve recovers the structural equation (noise flattens a bit)
+    # 56 tanh(u) = 112 sigmoid(2 u) - 56: the fitted curve recovers the structural equation (noise flattens
+    # a bit)
     np.testing.assert_allclose(model.params, [2.0, 2.5, 112.0, -56.0], rtol=0.15)
     imputed = model.sample_target(t, rng)
     assert np.corrcoef(imputed, s)[0, 1] > 0.7  # two independent noisy draws given the same thickness
@@ -181,6 +197,7 @@ def test_aux_and_adversarial_losses_match_hand_formulas():
     expected = expected + F.cross_entropy(pred[:, 3:], c[:, 3:].argmax(1))
     torch.testing.assert_close(aux_loss(pred, c, layout), expected)
     logits = torch.randn(6)
-    torch.testing.assert_close(adversarial_loss(logits, True, "bce_sigmoid"), F.softplus(-logits), atol=1e-5,
-                               rtol=1e-5)
+    torch.testing.assert_close(
+        adversarial_loss(logits, True, "bce_sigmoid"), F.softplus(-logits), atol=1e-5, rtol=1e-5
+    )
     torch.testing.assert_close(adversarial_loss(logits, False, "softplus"), F.softplus(logits))

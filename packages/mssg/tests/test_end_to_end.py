@@ -38,32 +38,62 @@ def test_simulator_to_strata_score(tmp_path, one_thread):
     roots = []
     for source in ("source1", "source2"):
         src = sim / f"mnist_{source}"
-        rows = [[f"trainset/{name}", label] for name, label in json.loads((src / "trainset/dataset.json").read_text())
-                ["labels"]]
+        rows = [
+            [f"trainset/{name}", label]
+            for name, label in json.loads((src / "trainset/dataset.json").read_text())["labels"]
+        ]
         annotation = tmp_path / f"{source}.json"
         annotation.write_text(json.dumps(rows))
         root = tmp_path / "data" / f"mnist_{source}"
         for which in ("train", "val"):
-            result = CliRunner().invoke(dataset_tool, ["--source", str(src), "--dest", str(root), "--dataset_name",
-                                                       MORPHO, "--annotation_path", str(annotation),
-                                                       "--which_dataset", which])
+            result = CliRunner().invoke(
+                dataset_tool,
+                [
+                    "--source",
+                    str(src),
+                    "--dest",
+                    str(root),
+                    "--dataset_name",
+                    MORPHO,
+                    "--annotation_path",
+                    str(annotation),
+                    "--which_dataset",
+                    which,
+                ],
+            )
             assert result.exit_code == 0, result.output
         shutil.copytree(src / "testset", root / "testset")
         roots.append(root)
     train1 = CovariateImageDataset(roots[0], MORPHO, "source1")
     assert len(train1) == 64 and train1.label_dim == 12  # 80 % of 80; [t_z, i_z, onehot10]
 
-    model = MorphoCovariateModel.fit(train1.raw_labels[:, 0], train1.raw_labels[:, 1], train1.raw_labels[:, 2],
-                                     "intensity")
+    model = MorphoCovariateModel.fit(
+        train1.raw_labels[:, 0], train1.raw_labels[:, 1], train1.raw_labels[:, 2], "intensity"
+    )
     model.save(tmp_path / "latent.json")
     reloaded = load_latent_model(tmp_path / "latent.json")
     rng = np.random.default_rng(0)
     assert reloaded.sample_target(np.array([1.5, 3.0]), rng).shape == (2,)
 
-    options = TrainOptions(outdir=str(tmp_path / "runs"), cfg="stylegan2", data=[str(r) for r in roots],
-                           data_name=[MORPHO, MORPHO], sources=["source1", "source2"], gpus=1, batch=16, gamma=1.0,
-                           cbase=64, cmax=8, map_depth=2, kimg=0.048, tick=0.016, snap=3, device="cpu",
-                           lambda_step=1, metrics=[])
+    options = TrainOptions(
+        outdir=str(tmp_path / "runs"),
+        cfg="stylegan2",
+        data=[str(r) for r in roots],
+        data_name=[MORPHO, MORPHO],
+        sources=["source1", "source2"],
+        gpus=1,
+        batch=16,
+        gamma=1.0,
+        cbase=64,
+        cmax=8,
+        map_depth=2,
+        kimg=0.048,
+        tick=0.016,
+        snap=3,
+        device="cpu",
+        lambda_step=1,
+        metrics=[],
+    )
     options.kimg = 0.048  # three iterations of 16 images per source (the CLI takes whole kimg)
     run_dir = training_loop(options)
     snapshots = sorted(run_dir.glob("network-snapshot-*.pt"))
@@ -78,24 +108,42 @@ def test_simulator_to_strata_score(tmp_path, one_thread):
     images = G(torch.randn(2, G.z_dim), c, noise_mode="const")
     assert images.shape == (2, 1, 32, 32) and torch.isfinite(images).all()
 
-    tests = [CovariateImageDataset(r, MORPHO, s, mode="test") for r, s in zip(roots, ("source1", "source2"))]
+    tests = [
+        CovariateImageDataset(r, MORPHO, s, mode="test")
+        for r, s in zip(roots, ("source1", "source2"), strict=True)
+    ]
     train_images = torch.stack([train1[i][0] for i in range(len(train1))]).float() / 255
     predictors = {}
     for k, name in enumerate(("thickness", "intensity", "slant")):
         targets = torch.from_numpy(morpho_ground_truth(train1)[:, k]).float()
         targets = (targets - targets.mean()) / targets.std()
-        predictors[name] = train_regressor(train_images, targets, train_images[:8], targets[:8], epochs=1,
-                                           batch_size=16, base_width=4)
-    result = morpho_strata_score(G, completer, tests, predictors, num_samples=8, batch_size=8, seed=0,
-                                 min_count=1)
+        predictors[name] = train_regressor(
+            train_images, targets, train_images[:8], targets[:8], epochs=1, batch_size=16, base_width=4
+        )
+    result = morpho_strata_score(
+        G, completer, tests, predictors, num_samples=8, batch_size=8, seed=0, min_count=1
+    )
     assert set(result.strata) == {"thickness", "intensity", "slant"}
     for name in result.strata:
         assert result.strata[name] and np.isfinite(result.weighted(name, "mse"))
 
     sweep_dir = tmp_path / "sweep"
-    result = CliRunner().invoke(evaluate, ["sweep", "--network_pkl", str(snapshots[-1]), "--data-path1",
-                                           str(roots[0]), "--data-path2", str(roots[1]), "--seeds", "0-1",
-                                           "--outdir", str(sweep_dir)])
+    result = CliRunner().invoke(
+        evaluate,
+        [
+            "sweep",
+            "--network_pkl",
+            str(snapshots[-1]),
+            "--data-path1",
+            str(roots[0]),
+            "--data-path2",
+            str(roots[1]),
+            "--seeds",
+            "0-1",
+            "--outdir",
+            str(sweep_dir),
+        ],
+    )
     assert result.exit_code == 0, result.output
     grids = sorted(sweep_dir.glob("seed_*/thickness_*.png"))
     assert len(grids) == 2 and Image.open(grids[0]).size == (4 * 32 + 5 * 2, 4 * 32 + 5 * 2)

@@ -43,7 +43,7 @@ NETWORK_CLASSES: dict[str, type[nn.Module]] = {
 
 @dataclass
 class AugmentPipeState:
-    """The StyleGAN2-ADA ``AugmentPipe`` of a snapshot as data: its init kwargs, probability ``p`` and buffers."""
+    """A snapshot's StyleGAN2-ADA ``AugmentPipe`` as data: init kwargs, probability ``p``, buffers."""
 
     init_kwargs: dict[str, Any] = field(default_factory=dict)
     p: float = 0.0
@@ -125,7 +125,7 @@ def _build(
     except TypeError as error:
         raise LegacyFormatError(
             f"snapshot network {name!r} ({class_key}) has init kwargs we cannot build: {error}"
-        )
+        ) from None
     missing, unexpected = [], []
     own = module.state_dict()
     for key in own:
@@ -136,8 +136,8 @@ def _build(
             unexpected.append(key)
         elif own[key].shape != value.shape:
             raise LegacyFormatError(
-                f"snapshot network {name!r}: {key} has shape {tuple(value.shape)}, the network built from its "
-                f"init kwargs expects {tuple(own[key].shape)}"
+                f"snapshot network {name!r}: {key} has shape {tuple(value.shape)}, the network built "
+                f"from its init kwargs expects {tuple(own[key].shape)}"
             )
     if missing or unexpected:
         raise LegacyFormatError(
@@ -166,8 +166,8 @@ def _check_c_dim(networks: dict[str, nn.Module], c_dim: int | None, path: Path) 
     for key, module in networks.items():
         if module is not None and module.c_dim != c_dim:
             raise ValueError(
-                f"{path}: {key} was trained with c_dim={module.c_dim} covariates, but c_dim={c_dim} were given "
-                "(check the data sources / label layout)"
+                f"{path}: {key} was trained with c_dim={module.c_dim} covariates, but c_dim={c_dim} were "
+                "given (check the data sources / label layout)"
             )
 
 
@@ -188,7 +188,8 @@ def load_snapshot(
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        insilico_core.legacy.UnsafePickleError: the pickle names a global outside the allow-list (nothing ran).
+        insilico_core.legacy.UnsafePickleError: the pickle names a global outside the allow-list (nothing
+        ran).
         insilico_core.legacy.LegacyFormatError: not a snapshot, or networks we cannot build.
     """
     path = Path(path)
@@ -246,7 +247,7 @@ def save_snapshot(
     training_set_kwargs: dict[str, Any] | None = None,
     meta: dict[str, Any] | None = None,
 ) -> Path:
-    """Write our snapshot format atomically (state dicts + init kwargs + plain metadata, weights-only loadable).
+    """Write our snapshot format atomically (state dicts, init kwargs, plain metadata; weights-only loadable).
 
     ``training_set_kwargs`` and ``meta`` must hold only plain data (numbers, strings, lists, dicts, tensors):
     MSSG stores there what the original snapshot lacks (all sources' dataset config, covariate layout,

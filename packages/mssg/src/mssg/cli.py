@@ -1,8 +1,9 @@
-"""Console scripts with the original flag names and defaults (spec §2); bool flags take a value (``--cond=True``).
+"""Console scripts with the original flag names and defaults (spec §2); bools take a value (``--cond=True``).
 
 ``mssg-train`` = ``stylegan3/train.py`` (single source), ``mssg-train-ms`` = ``train_ms.py`` (two sources,
 latent-model imputation). Differences: no wandb (metrics.jsonl/csv + TensorBoard when installed), ``--device``
-and ``--loss-impl`` added, ``--source`` names the source of a per-source data name explicitly, and ``--metrics``
+and ``--loss-impl`` added, ``--source`` names the source of a per-source data name explicitly, and
+``--metrics``
 defaults to ``none``: FID/KID are computed offline with ``mssg-eval`` (they need Inception weights on disk).
 """
 
@@ -23,22 +24,43 @@ def _common_options(kimg: int, snap: int):
         options = [
             click.option("--outdir", required=True, type=click.Path(file_okay=False), help="Results root"),
             click.option("--cfg", required=True, type=click.Choice(CFGS), help="Base configuration"),
-            click.option("--gpus", required=True, type=click.IntRange(min=1), help="Number of GPUs (processes)"),
+            click.option(
+                "--gpus", required=True, type=click.IntRange(min=1), help="Number of GPUs (processes)"
+            ),
             click.option("--batch", required=True, type=click.IntRange(min=1), help="Total batch size"),
-            click.option("--gamma", required=True, type=click.FloatRange(min=0), help="R1 regularization weight"),
-            click.option("--validation_metrics", default="fid50k_full", show_default=True,
-                         help="Stored in the options only (as the original)"),
+            click.option(
+                "--gamma", required=True, type=click.FloatRange(min=0), help="R1 regularization weight"
+            ),
+            click.option(
+                "--validation_metrics",
+                default="fid50k_full",
+                show_default=True,
+                help="Stored in the options only (as the original)",
+            ),
             click.option("--wandb_name", default=None, help="Accepted for compatibility; wandb is not used"),
             click.option("--wandb_pj_v", default=None, help="Accepted for compatibility; wandb is not used"),
-            click.option("--cond", type=_BOOL, default=True, show_default=True, help="Train conditional model"),
-            click.option("--mirror", type=_BOOL, default=False, show_default=True, help="Enable dataset x-flips"),
-            click.option("--aug", type=click.Choice(["noaug", "ada", "fixed"]), default="noaug", show_default=True),
-            click.option("--exact_resume", type=_BOOL, default=False, show_default=True,
-                         help="True: --resume is a snapshot; False: a metric-*.jsonl (lowest fid50k_full)"),
+            click.option(
+                "--cond", type=_BOOL, default=True, show_default=True, help="Train conditional model"
+            ),
+            click.option(
+                "--mirror", type=_BOOL, default=False, show_default=True, help="Enable dataset x-flips"
+            ),
+            click.option(
+                "--aug", type=click.Choice(["noaug", "ada", "fixed"]), default="noaug", show_default=True
+            ),
+            click.option(
+                "--exact_resume",
+                type=_BOOL,
+                default=False,
+                show_default=True,
+                help="True: --resume is a snapshot; False: a metric-*.jsonl (lowest fid50k_full)",
+            ),
             click.option("--resume", default=None, help="Resume from snapshot or metric jsonl"),
             click.option("--resume_kimg", type=click.IntRange(min=0), default=0, show_default=True),
             click.option("--freezed", type=click.IntRange(min=0), default=0, show_default=True),
-            click.option("--data_scenario", type=click.Choice(["high", "half"]), default="high", show_default=True),
+            click.option(
+                "--data_scenario", type=click.Choice(["high", "half"]), default="high", show_default=True
+            ),
             click.option("--lambda_", type=click.FloatRange(min=0), default=0.1, show_default=True),
             click.option("--lambda_step", type=click.IntRange(min=1), default=1000, show_default=True),
             click.option("--p", type=click.FloatRange(0, 1), default=0.2, show_default=True),
@@ -49,10 +71,16 @@ def _common_options(kimg: int, snap: int):
             click.option("--glr", type=click.FloatRange(min=0), default=None, help="G lr [default: varies]"),
             click.option("--dlr", type=click.FloatRange(min=0), default=0.002, show_default=True),
             click.option("--map-depth", "map_depth", type=click.IntRange(min=1), default=None),
-            click.option("--mbstd-group", "mbstd_group", type=click.IntRange(min=1), default=4, show_default=True),
+            click.option(
+                "--mbstd-group", "mbstd_group", type=click.IntRange(min=1), default=4, show_default=True
+            ),
             click.option("--desc", default=None, help="String to include in result dir name"),
-            click.option("--metrics", default="none", show_default=True,
-                         help="Comma-separated metrics at snapshots, or 'none'"),
+            click.option(
+                "--metrics",
+                default="none",
+                show_default=True,
+                help="Comma-separated metrics at snapshots, or 'none'",
+            ),
             click.option("--kimg", type=click.IntRange(min=1), default=kimg, show_default=True),
             click.option("--tick", type=click.IntRange(min=1), default=4, show_default=True),
             click.option("--snap", type=click.IntRange(min=1), default=snap, show_default=True),
@@ -61,12 +89,24 @@ def _common_options(kimg: int, snap: int):
             click.option("--nobench", type=_BOOL, default=False, show_default=True),
             click.option("--workers", type=click.IntRange(min=1), default=3, show_default=True),
             click.option("-n", "--dry-run", "dry_run", is_flag=True, help="Print training options and exit"),
-            click.option("--loss-impl", "loss_impl", type=click.Choice(["bce_sigmoid", "softplus"]),
-                         default="bce_sigmoid", show_default=True,
-                         help="Adversarial loss: MSSG's BCE(sigmoid) or stock softplus"),
-            click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps"),
-            click.option("--max-size", "max_size", type=click.IntRange(min=1), default=None,
-                         help="Use at most this many training images per source"),
+            click.option(
+                "--loss-impl",
+                "loss_impl",
+                type=click.Choice(["bce_sigmoid", "softplus"]),
+                default="bce_sigmoid",
+                show_default=True,
+                help="Adversarial loss: MSSG's BCE(sigmoid) or stock softplus",
+            ),
+            click.option(
+                "--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps"
+            ),
+            click.option(
+                "--max-size",
+                "max_size",
+                type=click.IntRange(min=1),
+                default=None,
+                help="Use at most this many training images per source",
+            ),
         ]
         for option in reversed(options):
             func = option(func)
@@ -79,24 +119,34 @@ def _metrics(value: str) -> list[str]:
     return [] if value.strip().lower() in ("none", "") else [m.strip() for m in value.split(",")]
 
 
-def _run(opts: dict, data: list[str], data_names: list[str], sources: list[str | None], use_ground_truth: bool):
+def _run(
+    opts: dict, data: list[str], data_names: list[str], sources: list[str | None], use_ground_truth: bool
+):
     for name in ("validation_metrics", "wandb_name", "wandb_pj_v"):
         opts.pop(name)
     opts["metrics"] = _metrics(opts["metrics"])
-    options = TrainOptions(data=data, data_name=data_names, sources=sources, use_ground_truth=use_ground_truth,
-                           **opts)
+    options = TrainOptions(
+        data=data, data_name=data_names, sources=sources, use_ground_truth=use_ground_truth, **opts
+    )
     if options.metrics:
         raise click.BadParameter(
-            "metrics during training are not computed by this package; evaluate snapshots with `mssg-eval fid`",
-            param_hint="--metrics")
+            "metrics during training are not computed here; evaluate snapshots with `mssg-eval fid`",
+            param_hint="--metrics",
+        )
     training_loop(options)
 
 
 @click.command()
-@click.option("--data", required=True, type=click.Path(exists=True), help="Dataset ROOT (trainset/ valset/ testset/)")
+@click.option(
+    "--data", required=True, type=click.Path(exists=True), help="Dataset ROOT (trainset/ valset/ testset/)"
+)
 @click.option("--data_name", required=True, type=click.Choice(DATA_NAMES))
-@click.option("--source", default=None, type=click.Choice(["source1", "source2"]),
-              help="Source of a per-source data name (explicit instead of parsed from the folder name)")
+@click.option(
+    "--source",
+    default=None,
+    type=click.Choice(["source1", "source2"]),
+    help="Source of a per-source data name (explicit instead of parsed from the folder name)",
+)
 @_common_options(kimg=14000, snap=100)
 def train(data: str, data_name: str, source: str | None, **opts) -> None:
     """Train a single-source conditional StyleGAN2/3 with MSSG's covariate-predicting discriminator."""
@@ -105,16 +155,42 @@ def train(data: str, data_name: str, source: str | None, **opts) -> None:
 
 @click.command()
 @click.option("--data1", required=True, type=click.Path(exists=True), help="Source 1 dataset ROOT")
-@click.option("--data_name1", required=True, type=click.Choice(["ukb", "retinal", "mnist-thickness-intensity",
-                                                                "mnist-thickness-slant",
-                                                                "mnist-thickness-intensity-slant"]))
+@click.option(
+    "--data_name1",
+    required=True,
+    type=click.Choice(
+        [
+            "ukb",
+            "retinal",
+            "mnist-thickness-intensity",
+            "mnist-thickness-slant",
+            "mnist-thickness-intensity-slant",
+        ]
+    ),
+)
 @click.option("--data2", required=True, type=click.Path(exists=True), help="Source 2 dataset ROOT")
-@click.option("--data_name2", required=True, type=click.Choice(["ukb", "retinal", "mnist-thickness-intensity",
-                                                                "mnist-thickness-slant",
-                                                                "mnist-thickness-intensity-slant"]))
-@click.option("--use_ground_truth", required=True, type=_BOOL,
-              help="Morpho-MNIST: impute with the known structural equations instead of fitted latent models")
+@click.option(
+    "--data_name2",
+    required=True,
+    type=click.Choice(
+        [
+            "ukb",
+            "retinal",
+            "mnist-thickness-intensity",
+            "mnist-thickness-slant",
+            "mnist-thickness-intensity-slant",
+        ]
+    ),
+)
+@click.option(
+    "--use_ground_truth",
+    required=True,
+    type=_BOOL,
+    help="Morpho-MNIST: impute with the known structural equations instead of fitted latent models",
+)
 @_common_options(kimg=25000, snap=200)
-def train_ms(data1: str, data_name1: str, data2: str, data_name2: str, use_ground_truth: bool, **opts) -> None:
+def train_ms(
+    data1: str, data_name1: str, data2: str, data_name2: str, use_ground_truth: bool, **opts
+) -> None:
     """Train MSSG from two sources that observe different covariates (semi-multi-source)."""
     _run(opts, [data1, data2], [data_name1, data_name2], ["source1", "source2"], use_ground_truth)

@@ -1,12 +1,14 @@
-"""Covariate schemas: which labels each MSSG dataset / source carries and how they are normalised (spec §3.4, §4.1).
+"""Covariate schemas: the labels each MSSG dataset / source carries and their normalisation (spec §3.4, §4.1).
 
-A source's dataset returns its OWN normalised label vector (statistics from its own ``trainset``); multi-source
+A source's dataset returns its OWN normalised label vector (statistics from its own ``trainset``);
+multi-source
 training completes it to the joint layout ``c`` of :data:`JOINT_LAYOUTS` with imputed covariates.
 
 The source of a dataset is given explicitly (``source1`` / ``source2``), never parsed from directory names.
 Transforms: ``z`` = (v - mean) / std, ``zlog`` = z of log(v), ``zlog100`` = z of log(v + 100) (spherical power
 can be negative), ``minmax`` = (v - min) / (max - min), ``raw`` = as stored (binary 0/1), ``gt0`` = (v > 0),
-``onehot10`` = one-hot of the digit class (10 columns). Statistics: population std (ddof 0) of the TRAIN labels.
+``onehot10`` = one-hot of the digit class (10 columns). Statistics: population std (ddof 0) of the TRAIN
+labels.
 """
 
 from __future__ import annotations
@@ -56,7 +58,9 @@ SCHEMAS: dict[tuple[str, str | None], tuple[Covariate, ...]] = {
     ("adni", None): _c(("Age", "minmax"), ("left_hippocampus", "z"), ("right_hippocampus", "z")),
     ("retinal_real", None): _c(("age", "minmax"), ("cataract", "raw"), ("spherical_power_left", "zlog100")),
     ("rfmid", None): _c(("Disease_Risk", "raw"), ("MH", "raw"), ("TSLN", "raw")),
-    ("eyepacs", None): _c(("level", "gt0"),),
+    ("eyepacs", None): _c(
+        ("level", "gt0"),
+    ),
 }
 
 DATA_NAMES = sorted({name for name, _ in SCHEMAS})
@@ -94,8 +98,12 @@ def fit_stats(covariates: tuple[Covariate, ...], raw: np.ndarray) -> dict[str, d
     stats = {}
     for k, cov in enumerate(covariates):
         v = _pre(raw[:, k].astype(np.float64), cov.transform)
-        stats[cov.name] = {"mean": float(v.mean()), "std": float(v.std()), "min": float(v.min()),
-                           "max": float(v.max())}
+        stats[cov.name] = {
+            "mean": float(v.mean()),
+            "std": float(v.std()),
+            "min": float(v.min()),
+            "max": float(v.max()),
+        }
     return stats
 
 
@@ -138,4 +146,6 @@ def denormalize_column(values: np.ndarray, cov: Covariate, stats: dict[str, dict
 
 def normalize(covariates: tuple[Covariate, ...], raw: np.ndarray, stats: dict) -> np.ndarray:
     """Raw labels ``[N, K]`` -> the normalised label vectors ``[N, sum(width)]`` (float32)."""
-    return np.concatenate([normalize_column(raw[:, k], cov, stats) for k, cov in enumerate(covariates)], axis=1)
+    return np.concatenate(
+        [normalize_column(raw[:, k], cov, stats) for k, cov in enumerate(covariates)], axis=1
+    )

@@ -1,9 +1,13 @@
-"""MSSG datasets: a dataset ROOT with ``trainset/``, ``valset/``, ``testset/`` image folders (or ``.zip`` archives
-holding those folders), each with ``dataset.json`` = ``{"labels": [[relative_path, label], ...]}`` (spec §3).
+"""MSSG datasets: a dataset ROOT with ``trainset/``, ``valset/``, ``testset/`` image folders (or a ``.zip``
+archive holding those folders), each with ``dataset.json`` = ``{"labels": [[relative_path, label], ...]}``
+(spec §3).
 
-A label is a flat dict (Morpho-MNIST: ``{"thickness": t, "intensity": i, "slant": s, "label": 7.0}``), a pandas
-one-row ``DataFrame.to_dict()`` (``{"age": {"17": 63.0}, ...}``) or a stock integer class. Which covariates are
-read and how they are normalised comes from :mod:`mssg.covariates` given the data name and the EXPLICIT source;
+A label is a flat dict (Morpho-MNIST: ``{"thickness": t, "intensity": i, "slant": s, "label": 7.0}``), a
+pandas
+one-row ``DataFrame.to_dict()`` (``{"age": {"17": 63.0}, ...}``) or a stock integer class. Which covariates
+are
+read and how they are normalised comes from :mod:`mssg.covariates` given the data name and the EXPLICIT
+source;
 statistics always come from the root's ``trainset`` labels. Items are ``(image uint8 [C, H, W], label float32
 [label_dim])``; training maps images to ``x / 127.5 - 1``.
 """
@@ -42,8 +46,8 @@ class SplitFiles:
             self.folder = root / split
             if not (self.folder / "dataset.json").is_file():
                 raise FileNotFoundError(
-                    f"{self.folder / 'dataset.json'} does not exist: a dataset root holds trainset/, valset/, "
-                    "testset/ folders each with a dataset.json (write one with mssg-dataset-tool)"
+                    f"{self.folder / 'dataset.json'} does not exist: a dataset root holds trainset/, "
+                    "valset/, testset/ folders each with a dataset.json (write one with mssg-dataset-tool)"
                 )
             self.where = str(self.folder)
 
@@ -63,8 +67,8 @@ def parse_label(label: Any, covariates: tuple[Covariate, ...], where: str, index
     for cov in covariates:
         if cov.name not in label:
             raise ValueError(
-                f"{where}/dataset.json: label {index} has no {cov.name!r} (has {sorted(label)}); this data name "
-                f"and source need {[c.name for c in covariates]}"
+                f"{where}/dataset.json: label {index} has no {cov.name!r} (has {sorted(label)}); this data "
+                f"name and source need {[c.name for c in covariates]}"
             )
         value = label[cov.name]
         if isinstance(value, dict):  # pandas DataFrame.to_dict(): {column: {row_index: value}}
@@ -132,7 +136,9 @@ class CovariateImageDataset(Dataset):
         first = self._image(int(self.indices[0]))
         self.image_shape = list(first.shape)
         if first.shape[1] != first.shape[2] or first.shape[1] & (first.shape[1] - 1):
-            raise ValueError(f"{self._files.where}: images must be square with a power-of-two size, got {first.shape}")
+            raise ValueError(
+                f"{self._files.where}: images must be square with a power-of-two size, got {first.shape}"
+            )
 
     @property
     def resolution(self) -> int:
@@ -179,5 +185,11 @@ class CovariateImageDataset(Dataset):
 
     def kwargs(self) -> dict[str, Any]:
         """Plain constructor kwargs (stored in snapshots as ``training_set_kwargs``)."""
-        return dict(path=str(self.path), data_name=self.data_name, source=self.source, mode=self.split,
-                    use_labels=self.use_labels, resolution=self.resolution)
+        return dict(
+            path=str(self.path),
+            data_name=self.data_name,
+            source=self.source,
+            mode=self.split,
+            use_labels=self.use_labels,
+            resolution=self.resolution,
+        )

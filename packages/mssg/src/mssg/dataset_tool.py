@@ -2,11 +2,13 @@
 
 Sources (chosen by what is given, never by the source directory's name):
 
-* ``--annotation_path labels.json`` with a list of ``[relative_image_path, {covariate: value}]`` rows next to the
+* ``--annotation_path labels.json`` with a list of ``[relative_image_path, {covariate: value}]`` rows next
+to the
   images in ``--source`` (MSSG's ``dataset_tool_split_source.py``, how the Morpho-MNIST sources were made):
   train/val split 80/20;
 * ``--annotation_path table.csv`` with a ``path`` column (image file, relative to ``--source``) and one column
-  per covariate (UKB retina / MRI-slice tables, ADNI, RFMiD ...): test split, then validation split of the rest
+  per covariate (UKB retina / MRI-slice tables, ADNI, RFMiD ...): test split, then validation split of the
+  rest
   with the fractions of the data name (UKB MRI 35 % / 10 %, retina 30 % / 10 %, ADNI and NACC 15 % / 10 %);
   labels are written in pandas' one-row ``to_dict()`` form, as the original;
 * ``--source`` holding Morpho-MNIST ``{train,t10k}-images-idx3-ubyte.gz`` + ``-morpho.csv`` (``open_mnist``):
@@ -35,11 +37,18 @@ from PIL import Image
 
 SPLIT_FOLDERS = {"train": "trainset", "val": "valset", "test": "testset"}
 # data name -> (test fraction, validation fraction of the rest)
-CSV_SPLITS = {"ukb": (0.35, 0.10), "retinal": (0.30, 0.10), "adni": (0.15, 0.10), "nacc": (0.15, 0.10),
-              "rfmid": (0.20, 0.10)}
+CSV_SPLITS = {
+    "ukb": (0.35, 0.10),
+    "retinal": (0.30, 0.10),
+    "adni": (0.15, 0.10),
+    "nacc": (0.15, 0.10),
+    "rfmid": (0.20, 0.10),
+}
 
 
-def train_test_split_indices(n: int, test_size: float, random_state: int = 42) -> tuple[np.ndarray, np.ndarray]:
+def train_test_split_indices(
+    n: int, test_size: float, random_state: int = 42
+) -> tuple[np.ndarray, np.ndarray]:
     """(train, test) indices exactly as ``sklearn.model_selection.train_test_split(shuffle=True)``."""
     n_test = math.ceil(test_size * n)
     permutation = np.random.RandomState(random_state).permutation(n)
@@ -74,7 +83,9 @@ def morpho_mnist_items(source: Path, which: str) -> list[tuple[np.ndarray, dict]
     labels_path = source / f"{prefix}-morpho.csv"
     for path in (images_path, labels_path):
         if not path.is_file():
-            raise FileNotFoundError(f"{path} does not exist (Morpho-MNIST source needs idx images + morpho csv)")
+            raise FileNotFoundError(
+                f"{path} does not exist (Morpho-MNIST source needs idx images + morpho csv)"
+            )
     images = _read_idx_images(images_path)
     rows = _read_csv(labels_path)
     if len(rows) != len(images):
@@ -101,14 +112,18 @@ def annotated_items(source: Path, annotation: Path, which: str, dataset_name: st
         if not isinstance(rows, list) or not all(isinstance(r, list) and len(r) == 2 for r in rows):
             raise ValueError(f"{annotation}: expected a JSON list of [relative_image_path, label_dict] rows")
         if which == "test":
-            raise ValueError("--which_dataset test: JSON-list sources are split 80/20 into train and val only")
+            raise ValueError(
+                "--which_dataset test: JSON-list sources are split 80/20 into train and val only"
+            )
         train, val = train_test_split_indices(len(rows), 0.2)
         return [(source / rows[i][0], dict(rows[i][1])) for i in (train if which == "train" else val)]
     table = _read_csv(annotation)
     if not table or "path" not in table[0]:
         raise ValueError(f"{annotation}: expected a CSV with a 'path' column and one column per covariate")
     if dataset_name not in CSV_SPLITS:
-        raise ValueError(f"--dataset_name {dataset_name!r}: CSV sources know the splits of {sorted(CSV_SPLITS)}")
+        raise ValueError(
+            f"--dataset_name {dataset_name!r}: CSV sources know the splits of {sorted(CSV_SPLITS)}"
+        )
     test_size, val_size = CSV_SPLITS[dataset_name]
     rest, test = train_test_split_indices(len(table), test_size)
     train_pos, val_pos = train_test_split_indices(len(rest), val_size)
@@ -138,7 +153,9 @@ class _Writer:
     """Writes ``{split}/...`` files into a folder or a zip archive."""
 
     def __init__(self, dest: Path) -> None:
-        self.zip = zipfile.ZipFile(dest, "a", compression=zipfile.ZIP_STORED) if dest.suffix == ".zip" else None
+        self.zip = (
+            zipfile.ZipFile(dest, "a", compression=zipfile.ZIP_STORED) if dest.suffix == ".zip" else None
+        )
         self.dest = dest
 
     def write(self, name: str, data: bytes) -> None:
@@ -154,9 +171,17 @@ class _Writer:
             self.zip.close()
 
 
-def convert_dataset(source: Path, dest: Path, dataset_name: str, annotation_path: Path | None, which_dataset: str,
-                    max_images: int | None = None, resolution: tuple[int, int] | None = None,
-                    transform: str | None = None, image_format: str = "png") -> int:
+def convert_dataset(
+    source: Path,
+    dest: Path,
+    dataset_name: str,
+    annotation_path: Path | None,
+    which_dataset: str,
+    max_images: int | None = None,
+    resolution: tuple[int, int] | None = None,
+    transform: str | None = None,
+    image_format: str = "png",
+) -> int:
     """Write one split; returns the number of images written."""
     if which_dataset not in SPLIT_FOLDERS:
         raise ValueError(f"--which_dataset must be train, val or test, got {which_dataset!r}")
@@ -165,8 +190,10 @@ def convert_dataset(source: Path, dest: Path, dataset_name: str, annotation_path
     elif (source / "train-images-idx3-ubyte.gz").is_file():
         items = morpho_mnist_items(source, which_dataset)
     else:
-        raise ValueError(f"--source {source}: give --annotation_path (JSON list or CSV) or a folder with "
-                         "Morpho-MNIST idx files")
+        raise ValueError(
+            f"--source {source}: give --annotation_path (JSON list or CSV) or a folder with "
+            "Morpho-MNIST idx files"
+        )
     if max_images is not None:
         items = items[:max_images]
     split = SPLIT_FOLDERS[which_dataset]
@@ -191,7 +218,9 @@ def _parse_resolution(value: str | None) -> tuple[int, int] | None:
     try:
         w, h = (int(v) for v in value.lower().split("x"))
     except ValueError:
-        raise click.BadParameter(f"expected WxH, e.g. 32x32, got {value!r}", param_hint="--resolution") from None
+        raise click.BadParameter(
+            f"expected WxH, e.g. 32x32, got {value!r}", param_hint="--resolution"
+        ) from None
     return w, h
 
 
@@ -201,15 +230,38 @@ def _parse_resolution(value: str | None) -> tuple[int, int] | None:
 @click.option("--max-images", "max_images", type=click.IntRange(min=1), default=None, help="Output at most N")
 @click.option("--resolution", default=None, help="Output resolution WxH (e.g. 32x32)")
 @click.option("--dataset_name", default="adni", show_default=True, help="Data name (sets CSV splits)")
-@click.option("--annotation_path", default=None, type=click.Path(exists=True, dir_okay=False),
-              help="JSON list of [path, labels] rows or CSV table with a 'path' column")
-@click.option("--which_dataset", type=click.Choice(["train", "val", "test"]), default="train", show_default=True)
+@click.option(
+    "--annotation_path",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="JSON list of [path, labels] rows or CSV table with a 'path' column",
+)
+@click.option(
+    "--which_dataset", type=click.Choice(["train", "val", "test"]), default="train", show_default=True
+)
 @click.option("--transform", type=click.Choice(["center-crop", "center-crop-wide"]), default=None)
 @click.option("--format", "image_format", type=click.Choice(["png", "jpg"]), default="png", show_default=True)
-def dataset_tool(source, dest, max_images, resolution, dataset_name, annotation_path, which_dataset, transform,
-                 image_format) -> None:
+def dataset_tool(
+    source,
+    dest,
+    max_images,
+    resolution,
+    dataset_name,
+    annotation_path,
+    which_dataset,
+    transform,
+    image_format,
+) -> None:
     """Write trainset/, valset/ or testset/ of an MSSG dataset root with dataset.json labels."""
-    count = convert_dataset(Path(source), Path(dest), dataset_name,
-                            Path(annotation_path) if annotation_path else None, which_dataset, max_images,
-                            _parse_resolution(resolution), transform, image_format)
+    count = convert_dataset(
+        Path(source),
+        Path(dest),
+        dataset_name,
+        Path(annotation_path) if annotation_path else None,
+        which_dataset,
+        max_images,
+        _parse_resolution(resolution),
+        transform,
+        image_format,
+    )
     click.echo(f"wrote {count} images to {dest}/{SPLIT_FOLDERS[which_dataset]}")

@@ -1,13 +1,15 @@
-"""Latent covariate models: impute the covariates a source does not observe (MSSG ``latent_dist_morphomnist``).
+"""Latent covariate models: impute covariates a source does not observe (MSSG ``latent_dist_morphomnist``).
 
-Morpho-MNIST: source1 observes (thickness, intensity), source2 (thickness, slant); both share thickness. A model
+Morpho-MNIST: source1 observes (thickness, intensity), source2 (thickness, slant); both share thickness. A
+model
 fitted on one source's TRAIN labels predicts its second covariate from thickness, and is used to complete the
 OTHER source's label vectors:
 
 * learned (``--use_ground_truth False``): thickness ~ min + (max - min) Beta(alpha, beta) with alpha, beta by
   moments of ``(t - min + 1e-4) / (max - min + 2e-4)``; ``y = f(t + N(0, residual_std))`` with
   ``f(t) = c / (1 + exp(-a (t - b))) + d`` fitted by least squares (Levenberg-Marquardt from MSSG's initial
-  guesses p0 = [1, 0, mean, mean] for intensity, [1, 0, max, min] for slant, restarted from a data-driven guess
+  guesses p0 = [1, 0, mean, mean] for intensity, [1, 0, max, min] for slant, restarted from a data-driven
+  guess
   when that fit is flat over the data); ``residual_std`` = std of
   ``f^-1(f(t)) - f^-1(y)`` over the samples where ``f^-1(y)`` exists (MSSG takes the plain std, which is NaN
   as soon as one ``y`` lies outside the range of f); digit priors = class frequencies;
@@ -96,7 +98,9 @@ class MorphoCovariateModel:
         return cls(target=target, use_ground_truth=True, digit_probs={str(k): 0.1 for k in range(10)})
 
     @classmethod
-    def fit(cls, thickness: np.ndarray, values: np.ndarray, digits: np.ndarray, target: str) -> MorphoCovariateModel:
+    def fit(
+        cls, thickness: np.ndarray, values: np.ndarray, digits: np.ndarray, target: str
+    ) -> MorphoCovariateModel:
         """Fit to one source's RAW train labels: thickness, its second covariate ``target``, digit classes."""
         if target not in ("intensity", "slant"):
             raise ValueError(f"target must be 'intensity' or 'slant', got {target!r}")
@@ -108,14 +112,25 @@ class MorphoCovariateModel:
         mean, var = x.mean(), x.var()
         common = mean * (1 - mean) / var - 1
         p0 = [1.0, 0.0, y.mean(), y.mean()] if target == "intensity" else [1.0, 0.0, y.max(), y.min()]
-        # MSSG's initial guess; when its fit is flat over the data (f^-1 undefined, so no residual noise), restart
-        # from a data-driven guess: slope sign of the data, centre at the median thickness, span of the values.
+        # MSSG's initial guess; when its fit is flat over the data (f^-1 undefined, so no residual noise),
+        # restart
+        # from a data-driven guess: slope sign of the data, centre at the median thickness, span of the
+        # values.
         slope = np.sign(np.corrcoef(t, y)[0, 1]) or 1.0
-        starts = [p0, [4.0 / (hi - lo), float(np.median(t)), slope * (y.max() - y.min()) * 1.2,
-                       (y.min() if slope > 0 else y.max()) - 0.1 * (y.max() - y.min())]]
+        starts = [
+            p0,
+            [
+                4.0 / (hi - lo),
+                float(np.median(t)),
+                slope * (y.max() - y.min()) * 1.2,
+                (y.min() if slope > 0 else y.max()) - 0.1 * (y.max() - y.min()),
+            ],
+        ]
         for start in starts:
             params = fit_sigmoid_curve(t, y, start)
-            residual = inverse_sigmoid_curve(sigmoid_curve(t, *params), *params) - inverse_sigmoid_curve(y, *params)
+            residual = inverse_sigmoid_curve(sigmoid_curve(t, *params), *params) - inverse_sigmoid_curve(
+                y, *params
+            )
             if np.isfinite(residual).any():
                 break
         if not np.isfinite(residual).any():
@@ -125,9 +140,13 @@ class MorphoCovariateModel:
             )
         classes, counts = np.unique(np.rint(digits).astype(int), return_counts=True)
         return cls(
-            target=target, params=[float(p) for p in params], residual_std=float(np.nanstd(residual)),
-            alpha_thickness=float(mean * common), beta_thickness=float((1 - mean) * common),
-            min_thickness=lo, max_thickness=hi,
+            target=target,
+            params=[float(p) for p in params],
+            residual_std=float(np.nanstd(residual)),
+            alpha_thickness=float(mean * common),
+            beta_thickness=float((1 - mean) * common),
+            min_thickness=lo,
+            max_thickness=hi,
             digit_probs={str(k): float(n / counts.sum()) for k, n in zip(classes, counts, strict=True)},
         )
 

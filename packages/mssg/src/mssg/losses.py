@@ -1,13 +1,16 @@
-"""MSSG losses: StyleGAN2's (non-saturating, lazy R1, path length, style mixing) + covariate prediction (spec §5).
+"""MSSG losses: StyleGAN2's (non-saturating, lazy R1, path length, style mixing) + covariate heads (spec §5).
 
 The discriminator returns ``o [N, 1 + c_dim]``: ``o[:, 0]`` the real/fake logit, ``o[:, 1:]`` predictions of
 ``c``. Auxiliary terms per covariate kind (columns from the covariate layout instead of MSSG's width-based
-dispatch): continuous columns together -> MSE; binary columns together -> BCE on sigmoid; each one-hot group ->
-cross-entropy against its argmax. They are weighted by the current lambda (:func:`lambda_schedule`) and applied
+dispatch): continuous columns together -> MSE; binary columns together -> BCE on sigmoid; each one-hot group
+->
+cross-entropy against its argmax. They are weighted by the current lambda (:func:`lambda_schedule`) and
+applied
 to real images in the D step and to generated images (against their conditioning) in the G step.
 
 The adversarial loss is MSSG's ``BCE(sigmoid(logit), target)`` (log clamped at -100) by default
-(``loss_impl='bce_sigmoid'``) or stock StyleGAN's softplus form (``'softplus'``); both are the non-saturating loss.
+(``loss_impl='bce_sigmoid'``) or stock StyleGAN's softplus form (``'softplus'``); both are the
+non-saturating loss.
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from insilico_core import ops
 from torch import nn
 
-from insilico_core import ops
 from mssg.covariates import Covariate
 
 LOSS_IMPLS = ("bce_sigmoid", "softplus")
@@ -86,7 +89,8 @@ class MSSGLoss:
     """Phase-wise losses of one training step (StyleGAN2-ADA ``StyleGAN2Loss`` + MSSG covariate heads).
 
     Args:
-        G, D: generator and discriminator (possibly DDP-wrapped; ``G.mapping`` / ``G.synthesis`` reached through
+        G, D: generator and discriminator (possibly DDP-wrapped; ``G.mapping`` / ``G.synthesis`` reached
+        through
             ``.module`` then).
         layout: where the covariate kinds sit in ``c``.
         r1_gamma, style_mixing_prob, pl_weight, pl_batch_shrink, pl_decay: stock StyleGAN2 settings.
@@ -125,7 +129,9 @@ class MSSGLoss:
     def _inner(self, module: nn.Module) -> nn.Module:
         return getattr(module, "module", module)
 
-    def run_G(self, z: torch.Tensor, c: torch.Tensor, update_emas: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    def run_G(
+        self, z: torch.Tensor, c: torch.Tensor, update_emas: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         G = self._inner(self.G)
         ws = G.mapping(z, c, update_emas=update_emas)
         if self.style_mixing_prob > 0:
@@ -139,13 +145,25 @@ class MSSGLoss:
     def run_D(self, img: torch.Tensor, c: torch.Tensor, blur_sigma: float = 0.0, update_emas: bool = False):
         blur_size = int(np.floor(blur_sigma * 3))
         if blur_size > 0:
-            f = torch.arange(-blur_size, blur_size + 1, device=img.device).div(blur_sigma).square().neg().exp2()
+            f = (
+                torch.arange(-blur_size, blur_size + 1, device=img.device)
+                .div(blur_sigma)
+                .square()
+                .neg()
+                .exp2()
+            )
             img = ops.filter2d(img, f / f.sum())
         return self.D(img, c, update_emas=update_emas)
 
     def accumulate_gradients(
-        self, phase: str, real_img: torch.Tensor, real_c: torch.Tensor, gen_z: torch.Tensor, gen_c: torch.Tensor,
-        gain: float, cur_nimg: int,
+        self,
+        phase: str,
+        real_img: torch.Tensor,
+        real_c: torch.Tensor,
+        gen_z: torch.Tensor,
+        gen_c: torch.Tensor,
+        gain: float,
+        cur_nimg: int,
     ) -> dict[str, float]:
         """Backpropagate one phase ('Gmain', 'Greg', 'Gboth', 'Dmain', 'Dreg', 'Dboth') for one chunk."""
         stats: dict[str, float] = {}

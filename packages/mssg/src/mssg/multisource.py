@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mssg.covariates import JOINT_LAYOUTS, MORPHO_SOURCE1, MORPHO_SOURCE2, Covariate, denormalize_column, schema
+from mssg.covariates import (
+    JOINT_LAYOUTS,
+    MORPHO_SOURCE1,
+    MORPHO_SOURCE2,
+    Covariate,
+    denormalize_column,
+    schema,
+)
 from mssg.latent import MorphoCovariateModel, load_latent_model
 
 MORPHO = "mnist-thickness-intensity-slant"
@@ -31,7 +38,8 @@ class LabelCompleter:
     Attributes:
         data_name: the data name of the sources (MSSG trains both sources under the same name).
         sources: e.g. ['source1', 'source2'] (or [None] / ['source1'] for single-source training).
-        stats: per source, the normalisation statistics of its train labels (:func:`mssg.covariates.fit_stats`).
+        stats: per source, the normalisation statistics of its train labels
+        (:func:`mssg.covariates.fit_stats`).
         models: per source, its fitted latent model (empty for single-source).
     """
 
@@ -43,7 +51,7 @@ class LabelCompleter:
     def __post_init__(self) -> None:
         if len(self.sources) == 2 and self.data_name != MORPHO:
             raise ValueError(
-                f"multi-source label completion is implemented for {MORPHO!r} (latent models of Morpho-MNIST); "
+                f"multi-source label completion is implemented for {MORPHO!r} (Morpho-MNIST latent models); "
                 f"got {self.data_name!r} (UKB/retina/ADNI latent models are not part of this package yet)"
             )
         if len(self.sources) == 2 and len(self.models) != 2:
@@ -84,16 +92,26 @@ class LabelCompleter:
         return np.concatenate([labels[:, :1], imputed, labels[:, 1:]], axis=1)
 
     def to_dict(self) -> dict:
-        return {"data_name": self.data_name, "sources": list(self.sources), "stats": self.stats,
-                "models": [m.to_dict() for m in self.models]}
+        return {
+            "data_name": self.data_name,
+            "sources": list(self.sources),
+            "stats": self.stats,
+            "models": [m.to_dict() for m in self.models],
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> LabelCompleter:
-        return cls(data["data_name"], list(data["sources"]), list(data["stats"]),
-                   [load_latent_model(m) for m in data.get("models", [])])
+        return cls(
+            data["data_name"],
+            list(data["sources"]),
+            list(data["stats"]),
+            [load_latent_model(m) for m in data.get("models", [])],
+        )
 
 
-def fit_morpho_models(raw1: np.ndarray, raw2: np.ndarray, use_ground_truth: bool) -> list[MorphoCovariateModel]:
+def fit_morpho_models(
+    raw1: np.ndarray, raw2: np.ndarray, use_ground_truth: bool
+) -> list[MorphoCovariateModel]:
     """Latent models of both Morpho sources from their RAW train labels ``[N, 3]`` = (thickness, y, digit)."""
     models = []
     for raw, target in ((raw1, "intensity"), (raw2, "slant")):

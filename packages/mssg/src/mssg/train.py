@@ -2,8 +2,10 @@
 
 Per iteration (spec §5.3): take ``batch`` images from each source (independent endless samplers; MSSG's
 ``ConcatDataset`` pairing dropped the larger source's extra images), complete their labels to the joint layout
-(:class:`mssg.multisource.LabelCompleter`), draw generator labels from the sources' train labels (completed the
-same way), run the phases Gmain, Greg (every 4, StyleGAN2 only), Dmain, Dreg (every 16) with lazy-regularisation
+(:class:`mssg.multisource.LabelCompleter`), draw generator labels from the sources' train labels (completed
+the
+same way), run the phases Gmain, Greg (every 4, StyleGAN2 only), Dmain, Dreg (every 16) with
+lazy-regularisation
 Adam, update G_ema (half-life ``ema_kimg``, ramp-up 0.05), and count ``batch`` images (one source's batch, as
 MSSG). Every ``tick`` kimg: log; every ``snap`` ticks: sample grid, snapshot, optional metrics, lambda update.
 Device-agnostic (CPU, CUDA, MPS) and ``torchrun``-ready through :mod:`insilico_core.train`.
@@ -19,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from insilico_core.train import (
     EMA,
     MetricsLogger,
@@ -29,6 +30,7 @@ from insilico_core.train import (
     save_image_grid,
     seed_everything,
 )
+
 from mssg.checkpoint import load_snapshot, save_snapshot
 from mssg.data import CovariateImageDataset
 from mssg.losses import AuxLayout, MSSGLoss, lambda_schedule
@@ -88,23 +90,42 @@ class TrainOptions:
 def build_networks(options: TrainOptions, c_dim: int, resolution: int, channels: int):
     """G and D with the original train.py kwargs for ``--cfg`` (spec §2.1)."""
     sg2 = options.cfg == "stylegan2"
-    g_kwargs: dict = dict(z_dim=512, w_dim=512, c_dim=c_dim, img_resolution=resolution, img_channels=channels,
-                          mapping_kwargs=dict(num_layers=options.map_depth or (8 if sg2 else 2)),
-                          channel_base=options.cbase, channel_max=options.cmax,
-                          num_fp16_res=0 if options.fp32 else 4, conv_clamp=None if options.fp32 else 256)
+    g_kwargs: dict = dict(
+        z_dim=512,
+        w_dim=512,
+        c_dim=c_dim,
+        img_resolution=resolution,
+        img_channels=channels,
+        mapping_kwargs=dict(num_layers=options.map_depth or (8 if sg2 else 2)),
+        channel_base=options.cbase,
+        channel_max=options.cmax,
+        num_fp16_res=0 if options.fp32 else 4,
+        conv_clamp=None if options.fp32 else 256,
+    )
     if sg2:
         g_kwargs["fused_modconv_default"] = "inference_only"
         G = stylegan2.Generator(**g_kwargs)
     else:
         g_kwargs["magnitude_ema_beta"] = 0.5 ** (options.batch / (20 * 1e3))
         if options.cfg == "stylegan3-r":
-            g_kwargs.update(conv_kernel=1, channel_base=options.cbase * 2, channel_max=options.cmax * 2,
-                            use_radial_filters=True)
+            g_kwargs.update(
+                conv_kernel=1,
+                channel_base=options.cbase * 2,
+                channel_max=options.cmax * 2,
+                use_radial_filters=True,
+            )
         G = stylegan3.Generator(**g_kwargs)
-    D = Discriminator(c_dim=c_dim, img_resolution=resolution, img_channels=channels, channel_base=options.cbase,
-                      channel_max=options.cmax, num_fp16_res=0 if options.fp32 else 4,
-                      conv_clamp=None if options.fp32 else 256, block_kwargs=dict(freeze_layers=options.freezed),
-                      epilogue_kwargs=dict(mbstd_group_size=options.mbstd_group))
+    D = Discriminator(
+        c_dim=c_dim,
+        img_resolution=resolution,
+        img_channels=channels,
+        channel_base=options.cbase,
+        channel_max=options.cmax,
+        num_fp16_res=0 if options.fp32 else 4,
+        conv_clamp=None if options.fp32 else 256,
+        block_kwargs=dict(freeze_layers=options.freezed),
+        epilogue_kwargs=dict(mbstd_group_size=options.mbstd_group),
+    )
     return G, D
 
 
@@ -117,9 +138,18 @@ def _datasets(options: TrainOptions, mode: str) -> list[CovariateImageDataset]:
         if options.data_scenario == "half":
             full = CovariateImageDataset(path, name, source, mode=mode, use_labels=options.cond)
             max_size = len(full) // 2 if max_size is None else min(max_size, len(full) // 2)
-        datasets.append(CovariateImageDataset(path, name, source, mode=mode, max_size=max_size,
-                                              xflip=options.mirror, random_seed=options.seed,
-                                              use_labels=options.cond))
+        datasets.append(
+            CovariateImageDataset(
+                path,
+                name,
+                source,
+                mode=mode,
+                max_size=max_size,
+                xflip=options.mirror,
+                random_seed=options.seed,
+                use_labels=options.cond,
+            )
+        )
     return datasets
 
 
@@ -131,12 +161,13 @@ def build_completer(datasets: list[CovariateImageDataset], use_ground_truth: boo
         return LabelCompleter(first.data_name, [first.source], stats)
     if any(ds.data_name != MORPHO for ds in datasets):
         raise ValueError(
-            f"--data_name1/2: multi-source training with latent-model imputation is implemented for {MORPHO!r}; "
+            f"--data_name1/2: multi-source training with latent-model imputation exists for {MORPHO!r}; "
             f"got {[ds.data_name for ds in datasets]}"
         )
     raws = [np.concatenate([ds.raw_labels[:, :2], ds.raw_labels[:, 2:3]], axis=1) for ds in datasets]
-    return LabelCompleter(MORPHO, [ds.source for ds in datasets], stats,
-                          fit_morpho_models(raws[0], raws[1], use_ground_truth))
+    return LabelCompleter(
+        MORPHO, [ds.source for ds in datasets], stats, fit_morpho_models(raws[0], raws[1], use_ground_truth)
+    )
 
 
 def _run_dir(options: TrainOptions, dataset_name: str) -> Path:
@@ -144,16 +175,18 @@ def _run_dir(options: TrainOptions, dataset_name: str) -> Path:
     outdir.mkdir(parents=True, exist_ok=True)
     ids = [int(m.group()) for p in outdir.iterdir() if (m := re.match(r"^\d+", p.name))]
     prefix = "multisource-" if len(options.data) > 1 else ""
-    desc = (f"{options.cfg}-cond{options.cond}-{prefix}{dataset_name}-aug{options.aug}-gpus{options.gpus}"
-            f"-batch{options.batch}-gamma{options.gamma:g}-kimg{options.kimg}")
+    desc = (
+        f"{options.cfg}-cond{options.cond}-{prefix}{dataset_name}-aug{options.aug}-gpus{options.gpus}"
+        f"-batch{options.batch}-gamma{options.gamma:g}-kimg{options.kimg}"
+    )
     if options.desc:
         desc += f"-{options.desc}"
     return outdir / f"{max(ids, default=-1) + 1:05d}-{desc}"
 
 
 def _resume_path(options: TrainOptions) -> tuple[Path, int]:
-    """(snapshot, kimg) from ``--resume``: the file itself (``--exact_resume True``) or the snapshot with the lowest
-    ``fid50k_full`` listed in a ``metric-*.jsonl``."""
+    """(snapshot, kimg) from ``--resume``: the file itself (``--exact_resume True``) or the snapshot with the
+    lowest ``fid50k_full`` listed in a ``metric-*.jsonl``."""
     path = Path(options.resume)
     if not options.exact_resume:
         best = None
@@ -163,7 +196,9 @@ def _resume_path(options: TrainOptions) -> tuple[Path, int]:
             if fid is not None and (best is None or fid < best[0]):
                 best = (fid, record["snapshot_pkl"])
         if best is None:
-            raise ValueError(f"--resume {path}: no fid50k_full results listed (use --exact_resume True with a pkl)")
+            raise ValueError(
+                f"--resume {path}: no fid50k_full results listed (use --exact_resume True with a pkl)"
+            )
         path = path.parent / best[1]
     match = re.search(r"(\d+)\.(pkl|pt)$", path.name)
     return path, int(match.group(1)) if match else 0
@@ -178,8 +213,10 @@ def training_loop(options: TrainOptions) -> Path:
     if options.cfg not in CFGS:
         raise ValueError(f"--cfg must be one of {', '.join(CFGS)}, got {options.cfg!r}")
     if options.aug != "noaug":
-        raise ValueError("--aug: only 'noaug' (MSSG's default) is supported; StyleGAN2-ADA's AugmentPipe is not "
-                         "part of this package")
+        raise ValueError(
+            "--aug: only 'noaug' (MSSG's default) is supported; StyleGAN2-ADA's AugmentPipe is not "
+            "part of this package"
+        )
     if options.batch % options.gpus:
         raise ValueError(f"--batch {options.batch} must be a multiple of --gpus {options.gpus}")
     info = init_distributed(options.device)
@@ -206,11 +243,19 @@ def training_loop(options: TrainOptions) -> Path:
     if options.resume:
         ema.module.load_state_dict(snap["G_ema"].state_dict())
     run_dir = _run_dir(options, datasets[0].name.rsplit("-", 1)[0])
-    meta = dict(options=asdict(options), c_layout=completer.layout, completer=completer.to_dict(),
-                c_dim=c_dim, resolution=resolution, channels=channels)
+    meta = dict(
+        options=asdict(options),
+        c_layout=completer.layout,
+        completer=completer.to_dict(),
+        c_dim=c_dim,
+        resolution=resolution,
+        channels=channels,
+    )
     if info.is_main:
-        print(f"MSSG: {options.cfg}, c layout {completer.layout} (c_dim {c_dim}), {resolution}px x {channels}, "
-              f"sources {[len(ds) for ds in datasets]} images, device {device}, run dir {run_dir}")
+        print(
+            f"MSSG: {options.cfg}, c layout {completer.layout} (c_dim {c_dim}), {resolution}px x {channels}, "
+            f"sources {[len(ds) for ds in datasets]} images, device {device}, run dir {run_dir}"
+        )
     if options.dry_run:
         return run_dir
     if info.is_main:
@@ -223,10 +268,17 @@ def training_loop(options: TrainOptions) -> Path:
             torch.distributed.broadcast(tensor, src=0)
 
     sg2 = options.cfg == "stylegan2"
-    loss = MSSGLoss(G, D, AuxLayout.from_covariates(completer.covariates) if c_dim else AuxLayout((), (), ()),
-                    r1_gamma=options.gamma, style_mixing_prob=0.9 if sg2 else 0.0, pl_weight=2.0 if sg2 else 0.0,
-                    blur_init_sigma=10 if options.cfg == "stylegan3-r" and not options.resume else 0,
-                    blur_fade_kimg=options.batch * 200 / 32, loss_impl=options.loss_impl)
+    loss = MSSGLoss(
+        G,
+        D,
+        AuxLayout.from_covariates(completer.covariates) if c_dim else AuxLayout((), (), ()),
+        r1_gamma=options.gamma,
+        style_mixing_prob=0.9 if sg2 else 0.0,
+        pl_weight=2.0 if sg2 else 0.0,
+        blur_init_sigma=10 if options.cfg == "stylegan3-r" and not options.resume else 0,
+        blur_fade_kimg=options.batch * 200 / 32,
+        loss_impl=options.loss_impl,
+    )
     glr = options.glr or (0.002 if sg2 else 0.0025)
     phases = []
     for name, module, lr, reg_interval in (("G", G, glr, 4 if sg2 else None), ("D", D, options.dlr, 16)):
@@ -241,8 +293,13 @@ def training_loop(options: TrainOptions) -> Path:
     torch_gen = torch.Generator().manual_seed(options.seed * 1000 + info.rank)
     grid_w, grid_h = _grid_size(resolution)
     grid_z = torch.randn([grid_w * grid_h, G.z_dim], generator=torch.Generator().manual_seed(options.seed))
-    grid_c = _draw_gen_labels(datasets, completer, grid_w * grid_h, np.random.default_rng(options.seed))[
-        : grid_w * grid_h] if c_dim else torch.zeros([grid_w * grid_h, 0])
+    grid_c = (
+        _draw_gen_labels(datasets, completer, grid_w * grid_h, np.random.default_rng(options.seed))[
+            : grid_w * grid_h
+        ]
+        if c_dim
+        else torch.zeros([grid_w * grid_h, 0])
+    )
     logger = MetricsLogger(run_dir) if info.is_main else None
     if info.is_main:
         reals = torch.stack([datasets[0][i][0] for i in range(min(len(datasets[0]), grid_w * grid_h))])
@@ -262,20 +319,27 @@ def training_loop(options: TrainOptions) -> Path:
             items = [ds[int(i)] for i in idx]
             real_img.append(torch.stack([it[0] for it in items]).to(device).float() / 127.5 - 1)
             labels = np.stack([it[1].numpy() for it in items])
-            real_c.append(torch.from_numpy(completer.complete(s, labels, rng)).to(device) if c_dim
-                          else torch.zeros([batch_gpu, 0], device=device))
+            real_c.append(
+                torch.from_numpy(completer.complete(s, labels, rng)).to(device)
+                if c_dim
+                else torch.zeros([batch_gpu, 0], device=device)
+            )
         real_img, real_c = torch.cat(real_img), torch.cat(real_c)
         n_real = real_img.shape[0]
         for phase, module, opt, interval in phases:
             if batch_idx % interval != 0:
                 continue
             gen_z = torch.randn([n_real, G.z_dim], device=device)
-            gen_c = (_draw_gen_labels(datasets, completer, n_real, rng).to(device) if c_dim
-                     else torch.zeros([n_real, 0], device=device))
+            gen_c = (
+                _draw_gen_labels(datasets, completer, n_real, rng).to(device)
+                if c_dim
+                else torch.zeros([n_real, 0], device=device)
+            )
             opt.zero_grad(set_to_none=True)
             module.requires_grad_(True)
-            stats = loss.accumulate_gradients(phase, real_img, real_c, gen_z, gen_c, gain=interval,
-                                              cur_nimg=cur_nimg)
+            stats = loss.accumulate_gradients(
+                phase, real_img, real_c, gen_z, gen_c, gain=interval, cur_nimg=cur_nimg
+            )
             module.requires_grad_(False)
             params = [p for p in module.parameters() if p.grad is not None]
             for p in params:
@@ -295,17 +359,33 @@ def training_loop(options: TrainOptions) -> Path:
         cur_tick += 1
         kimg = cur_nimg / 1000
         if logger is not None:
-            logger.log(cur_nimg, kimg=kimg, tick=cur_tick, sec_per_tick=time.time() - tick_time, aux_lambda=aux_weight)
+            logger.log(
+                cur_nimg,
+                kimg=kimg,
+                tick=cur_tick,
+                sec_per_tick=time.time() - tick_time,
+                aux_lambda=aux_weight,
+            )
         tick_time, tick_start_nimg = time.time(), cur_nimg
         if info.is_main and (done or cur_tick % options.snap == 0):
             G_ema = ema.module
             with torch.no_grad():
-                images = torch.cat([G_ema(z.to(device), c.to(device), noise_mode="const").cpu()
-                                    for z, c in zip(grid_z.split(batch_gpu), grid_c.split(batch_gpu), strict=True)])
+                images = torch.cat(
+                    [
+                        G_ema(z.to(device), c.to(device), noise_mode="const").cpu()
+                        for z, c in zip(grid_z.split(batch_gpu), grid_c.split(batch_gpu), strict=True)
+                    ]
+                )
             save_image_grid(images, run_dir / f"fakes{int(kimg):06d}.png", nrow=grid_w)
             snapshot_meta = {**meta, "kimg": kimg, "cur_nimg": cur_nimg}
-            save_snapshot(run_dir / f"network-snapshot-{int(kimg):06d}.pt", G, D, G_ema,
-                          training_set_kwargs=datasets[0].kwargs(), meta=snapshot_meta)
+            save_snapshot(
+                run_dir / f"network-snapshot-{int(kimg):06d}.pt",
+                G,
+                D,
+                G_ema,
+                training_set_kwargs=datasets[0].kwargs(),
+                meta=snapshot_meta,
+            )
         aux_weight = lambda_schedule(kimg, options.lambda_, options.lambda_step)
         loss.aux_weight = aux_weight
         if done:
@@ -316,8 +396,9 @@ def training_loop(options: TrainOptions) -> Path:
     return run_dir
 
 
-def _draw_gen_labels(datasets: list[CovariateImageDataset], completer: LabelCompleter, count: int,
-                     rng: np.random.Generator) -> torch.Tensor:
+def _draw_gen_labels(
+    datasets: list[CovariateImageDataset], completer: LabelCompleter, count: int, rng: np.random.Generator
+) -> torch.Tensor:
     """``count`` generator labels: per source ``count // sources`` train labels drawn uniformly with
     replacement, completed to the joint layout, concatenated and shuffled (MSSG's ``gen_c``)."""
     per = -(-count // len(datasets))

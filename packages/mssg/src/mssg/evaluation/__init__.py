@@ -1,1 +1,1 @@
-"""Evaluation of MSSG generators: image quality, covariate control (strata prediction score), sweep figures."""
+"""Evaluating MSSG generators: image quality, covariate control (strata prediction score), sweeps."""

@@ -1,7 +1,8 @@
-"""``mssg-eval``: FID/KID, LPIPS/SSIM/PSNR, regressors, strata prediction score, covariate sweep (spec §2.6, §6).
+"""``mssg-eval``: FID/KID, LPIPS/SSIM/PSNR, regressors, strata prediction score, sweeps (spec §2.6, §6).
 
 Flags keep the originals' spellings (``--network_specific``, ``--data-path1``, ``--num-samples``, ``--trunc``,
-``--noise-mode``, ``--regr_model0`` ...). The covariate layout and latent models come from our snapshots' metadata;
+``--noise-mode``, ``--regr_model0`` ...). The covariate layout and latent models come from our snapshots'
+metadata;
 for an original ``.pkl`` (which records neither) or with ``--refit True`` they are refitted from the sources'
 ``trainset`` labels, as the original scripts do at every start.
 """
@@ -29,7 +30,9 @@ _BOOL = click.BOOL
 
 
 def _sources(path1: str, path2: str, mode: str) -> list[CovariateImageDataset]:
-    return [CovariateImageDataset(p, MORPHO, s, mode=mode) for p, s in ((path1, "source1"), (path2, "source2"))]
+    return [
+        CovariateImageDataset(p, MORPHO, s, mode=mode) for p, s in ((path1, "source1"), (path2, "source2"))
+    ]
 
 
 def _load(network: str, path1: str, path2: str, refit: bool, use_ground_truth: bool, device: str):
@@ -41,28 +44,51 @@ def _load(network: str, path1: str, path2: str, refit: bool, use_ground_truth: b
         completer = build_completer(_sources(path1, path2, "train"), use_ground_truth)
     G = snap["G_ema"]
     if G.c_dim != completer.c_dim:
-        raise click.BadParameter(f"{network}: G has c_dim={G.c_dim}, the sources' layout {completer.layout} has "
-                                 f"c_dim={completer.c_dim}", param_hint="--network_specific")
+        raise click.BadParameter(
+            f"{network}: G has c_dim={G.c_dim}, the sources' layout {completer.layout} has "
+            f"c_dim={completer.c_dim}",
+            param_hint="--network_specific",
+        )
     return G, completer
 
 
 def _test_labels(test_sets, completer) -> list[torch.Tensor]:
-    return [torch.from_numpy(joint_labels(morpho_ground_truth(ds), s, completer)) for s, ds in enumerate(test_sets)]
+    return [
+        torch.from_numpy(joint_labels(morpho_ground_truth(ds), s, completer))
+        for s, ds in enumerate(test_sets)
+    ]
 
 
 def _network_options(func):
     options = [
-        click.option("--network_specific", "network", required=True, type=click.Path(exists=True, dir_okay=False),
-                     help="Snapshot (ours or the original network-snapshot-*.pkl)"),
+        click.option(
+            "--network_specific",
+            "network",
+            required=True,
+            type=click.Path(exists=True, dir_okay=False),
+            help="Snapshot (ours or the original network-snapshot-*.pkl)",
+        ),
         click.option("--data-path1", "data_path1", required=True, type=click.Path(exists=True)),
         click.option("--data-path2", "data_path2", required=True, type=click.Path(exists=True)),
-        click.option("--num-samples", "num_samples", type=click.IntRange(min=1), default=10000, show_default=True),
+        click.option(
+            "--num-samples", "num_samples", type=click.IntRange(min=1), default=10000, show_default=True
+        ),
         click.option("--trunc", "truncation_psi", type=float, default=1.0, show_default=True),
-        click.option("--noise-mode", "noise_mode", type=click.Choice(["const", "random", "none"]), default="const",
-                     show_default=True),
+        click.option(
+            "--noise-mode",
+            "noise_mode",
+            type=click.Choice(["const", "random", "none"]),
+            default="const",
+            show_default=True,
+        ),
         click.option("--outdir", required=True, type=click.Path(file_okay=False)),
-        click.option("--refit", type=_BOOL, default=False, show_default=True,
-                     help="Refit the latent models from the sources' trainsets"),
+        click.option(
+            "--refit",
+            type=_BOOL,
+            default=False,
+            show_default=True,
+            help="Refit the latent models from the sources' trainsets",
+        ),
         click.option("--use_ground_truth", type=_BOOL, default=False, show_default=True),
         click.option("--device", default="cpu", show_default=True),
         click.option("--seed", type=int, default=64, show_default=True),
@@ -80,10 +106,28 @@ def evaluate() -> None:
 @evaluate.command()
 @_network_options
 @click.option("--metric", type=click.Choice(["fid", "kid"]), default="fid", show_default=True)
-@click.option("--inception-weights", "inception_weights", default=None, type=click.Path(dir_okay=False),
-              help="pt_inception-2015-12-05 weights file (else the weights directories)")
-def fid(network, data_path1, data_path2, num_samples, truncation_psi, noise_mode, outdir, refit, use_ground_truth,
-        device, seed, metric, inception_weights) -> None:
+@click.option(
+    "--inception-weights",
+    "inception_weights",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="pt_inception-2015-12-05 weights file (else the weights directories)",
+)
+def fid(
+    network,
+    data_path1,
+    data_path2,
+    num_samples,
+    truncation_psi,
+    noise_mode,
+    outdir,
+    refit,
+    use_ground_truth,
+    device,
+    seed,
+    metric,
+    inception_weights,
+) -> None:
     """FID / KID between both sources' test images and generated images with test-set labels."""
     from insilico_core.metrics import FrechetDistance, InceptionFeatures, KernelDistance, load_inception
 
@@ -110,15 +154,30 @@ def fid(network, data_path1, data_path2, num_samples, truncation_psi, noise_mode
 @_network_options
 @click.option("--metric", type=click.Choice(["lpips", "ssim", "psnr"]), default="lpips", show_default=True)
 @click.option("--which-source", "which_source", type=click.Choice(["first", "second"]), default="first")
-def paired(network, data_path1, data_path2, num_samples, truncation_psi, noise_mode, outdir, refit,
-           use_ground_truth, device, seed, metric, which_source) -> None:
+def paired(
+    network,
+    data_path1,
+    data_path2,
+    num_samples,
+    truncation_psi,
+    noise_mode,
+    outdir,
+    refit,
+    use_ground_truth,
+    device,
+    seed,
+    metric,
+    which_source,
+) -> None:
     """LPIPS / SSIM / PSNR between each test image and one generated image with its covariates."""
     from insilico_core.metrics import lpips, psnr, ssim
 
     G, completer = _load(network, data_path1, data_path2, refit, use_ground_truth, device)
     s = 0 if which_source == "first" else 1
     ds = _sources(data_path1, data_path2, "test")[s]
-    labels = _test_labels([ds] if s == 0 else [_sources(data_path1, data_path2, "test")[0], ds], completer)[-1]
+    labels = _test_labels([ds] if s == 0 else [_sources(data_path1, data_path2, "test")[0], ds], completer)[
+        -1
+    ]
     torch.manual_seed(seed)
     values = []
     for start in range(0, min(len(ds), num_samples), 128):
@@ -131,14 +190,21 @@ def paired(network, data_path1, data_path2, num_samples, truncation_psi, noise_m
             values.append(float(ssim(real / 255, fake / 255, data_range=1.0)))
         else:
             values.append(float(psnr(real, fake, data_range=255.0, reduction="pooled")))
-    _write_csv(Path(outdir) / f"ms_general_{metric}.csv", [["mean", "std"], [np.mean(values), np.std(values)]])
+    _write_csv(
+        Path(outdir) / f"ms_general_{metric}.csv", [["mean", "std"], [np.mean(values), np.std(values)]]
+    )
     click.echo(f"{metric}: {np.mean(values):.4f} +- {np.std(values):.4f}")
 
 
 @evaluate.command("train-regressor")
 @click.option("--outdir", required=True, type=click.Path(file_okay=False))
-@click.option("--data_dir", required=True, multiple=True, type=click.Path(exists=True),
-              help="Dataset ROOT(s); give it once per source (sources are concatenated)")
+@click.option(
+    "--data_dir",
+    required=True,
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Dataset ROOT(s); give it once per source (sources are concatenated)",
+)
 @click.option("--data_name", default=MORPHO, show_default=True)
 @click.option("--covariate", default="thickness", show_default=True, type=click.Choice(SWEEP_COVARIATES))
 @click.option("--task", type=click.Choice(["regression", "classification"]), default="regression")
@@ -150,8 +216,21 @@ def paired(network, data_path1, data_path2, num_samples, truncation_psi, noise_m
 @click.option("--base-width", "base_width", type=int, default=64, show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--device", default="cpu", show_default=True)
-def train_regressor_command(outdir, data_dir, data_name, covariate, task, ncls, which_model, batch_size, epochs,
-                            patience, base_width, seed, device) -> None:
+def train_regressor_command(
+    outdir,
+    data_dir,
+    data_name,
+    covariate,
+    task,
+    ncls,
+    which_model,
+    batch_size,
+    epochs,
+    patience,
+    base_width,
+    seed,
+    device,
+) -> None:
     """Train the regressor of one covariate on the sources' train sets (validated on their val sets).
 
     Targets are the covariate's ground-truth values z-scored with the pooled train statistics of all sources.
@@ -159,15 +238,31 @@ def train_regressor_command(outdir, data_dir, data_name, covariate, task, ncls, 
     column = SWEEP_COVARIATES.index(covariate)
     images, raws = {}, {}
     for mode in ("train", "val"):
-        sets = [CovariateImageDataset(path, data_name, source, mode=mode)
-                for path, source in zip(data_dir, ("source1", "source2"), strict=False)]
-        images[mode] = torch.cat([torch.stack([ds[i][0] for i in range(len(ds))]) for ds in sets]).float() / 255
+        sets = [
+            CovariateImageDataset(path, data_name, source, mode=mode)
+            for path, source in zip(data_dir, ("source1", "source2"), strict=False)
+        ]
+        images[mode] = (
+            torch.cat([torch.stack([ds[i][0] for i in range(len(ds))]) for ds in sets]).float() / 255
+        )
         raws[mode] = np.concatenate([morpho_ground_truth(ds)[:, column] for ds in sets])
     mean, std = raws["train"].mean(), raws["train"].std()
     targets = {mode: torch.from_numpy((raws[mode] - mean) / std).float() for mode in raws}
-    model = train_regressor(images["train"], targets["train"], images["val"], targets["val"], task, ncls,
-                            int(which_model.removeprefix("resnet")), base_width, epochs, batch_size, patience, seed,
-                            device)
+    model = train_regressor(
+        images["train"],
+        targets["train"],
+        images["val"],
+        targets["val"],
+        task,
+        ncls,
+        int(which_model.removeprefix("resnet")),
+        base_width,
+        epochs,
+        batch_size,
+        patience,
+        seed,
+        device,
+    )
     path = save_regressor(Path(outdir) / f"regressor_{covariate}.pt", model, covariate, task)
     click.echo(f"wrote {path}")
 
@@ -177,24 +272,47 @@ def train_regressor_command(outdir, data_dir, data_name, covariate, task, ncls, 
 @click.option("--regr_model0", required=True, type=click.Path(exists=True), help="thickness regressor")
 @click.option("--regr_model1", required=True, type=click.Path(exists=True), help="intensity regressor")
 @click.option("--regr_model2", required=True, type=click.Path(exists=True), help="slant regressor")
-def strata(network, data_path1, data_path2, num_samples, truncation_psi, noise_mode, outdir, refit,
-           use_ground_truth, device, seed, regr_model0, regr_model1, regr_model2) -> None:
+def strata(
+    network,
+    data_path1,
+    data_path2,
+    num_samples,
+    truncation_psi,
+    noise_mode,
+    outdir,
+    refit,
+    use_ground_truth,
+    device,
+    seed,
+    regr_model0,
+    regr_model1,
+    regr_model2,
+) -> None:
     """Strata prediction score: ``stratified_loss_{cov}.csv`` per covariate and a summary JSON."""
     G, completer = _load(network, data_path1, data_path2, refit, use_ground_truth, device)
     predictors = {}
     for path in (regr_model0, regr_model1, regr_model2):
         model, covariate, _task = load_regressor(path, device)
         predictors[covariate] = model
-    result = morpho_strata_score(G, completer, _sources(data_path1, data_path2, "test"), predictors,
-                                 num_samples=num_samples, seed=seed, truncation_psi=truncation_psi,
-                                 noise_mode=noise_mode)
+    result = morpho_strata_score(
+        G,
+        completer,
+        _sources(data_path1, data_path2, "test"),
+        predictors,
+        num_samples=num_samples,
+        seed=seed,
+        truncation_psi=truncation_psi,
+        noise_mode=noise_mode,
+    )
     outdir = Path(outdir)
     summary = {}
     for covariate, rows in result.strata.items():
         header = ["num_real", "c1_lo", "c1_hi", "c2_lo", "c2_hi", "c3_lo", "c3_hi", "mse", "mae", "corr"]
         _write_csv(outdir / f"stratified_loss_{covariate}.csv", [header] + [row.row() for row in rows])
-        summary[covariate] = {"weighted_mse": result.weighted(covariate, "mse"),
-                              "weighted_mae": result.weighted(covariate, "mae")}
+        summary[covariate] = {
+            "weighted_mse": result.weighted(covariate, "mse"),
+            "weighted_mae": result.weighted(covariate, "mae"),
+        }
     (outdir / "strata_mse_config.json").write_text(json.dumps({"network": str(network), "summary": summary}))
     click.echo(json.dumps(summary, indent=1))
 
@@ -203,20 +321,25 @@ def strata(network, data_path1, data_path2, num_samples, truncation_psi, noise_m
 @click.option("--network_pkl", "network", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--data-path1", "data_path1", required=True, type=click.Path(exists=True))
 @click.option("--data-path2", "data_path2", required=True, type=click.Path(exists=True))
-@click.option("--group-by", "group_by", type=click.Choice(["c1", "c2", "c3"]), default="c1", show_default=True)
+@click.option(
+    "--group-by", "group_by", type=click.Choice(["c1", "c2", "c3"]), default="c1", show_default=True
+)
 @click.option("--seeds", required=True, help="e.g. 0,1,4-6")
 @click.option("--trunc", "truncation_psi", type=float, default=1.0, show_default=True)
 @click.option("--noise-mode", "noise_mode", type=click.Choice(["const", "random", "none"]), default="const")
 @click.option("--outdir", required=True, type=click.Path(file_okay=False))
 @click.option("--refit", type=_BOOL, default=False, show_default=True)
-def sweep(network, data_path1, data_path2, group_by, seeds, truncation_psi, noise_mode, outdir, refit) -> None:
+def sweep(
+    network, data_path1, data_path2, group_by, seeds, truncation_psi, noise_mode, outdir, refit
+) -> None:
     """Covariate-sweep grids (the paper's Fig. 1): ``{outdir}/seed_NNNN/{cov}_{value}.png``."""
     G, completer = _load(network, data_path1, data_path2, refit, False, "cpu")
     tests = _sources(data_path1, data_path2, "test")
     raw1, raw2 = (morpho_ground_truth(ds) for ds in tests)
     for seed in _parse_seeds(seeds):
-        images, name, value = covariate_sweep(G, completer, raw1, raw2, seed, group_by, 7, truncation_psi,
-                                              noise_mode)
+        images, name, value = covariate_sweep(
+            G, completer, raw1, raw2, seed, group_by, 7, truncation_psi, noise_mode
+        )
         click.echo(f"wrote {write_sweep(Path(outdir), images, seed, name, value)}")
 
 

@@ -4,7 +4,8 @@ One model per covariate: a ResNet (BasicBlock ResNet-18 / -34 layout or Bottlene
 torch) whose first convolution takes the image's channels (MSSG replaces torchvision's conv1 by a 7x7/2 conv
 without bias for 1-channel images) and whose head is ``Linear(features, 1)`` (regression, binary) or
 ``Linear(features, ncls)``. Targets are the NORMALISED covariate (the dataset's label column). Training as
-MSSG: Adam with OneCycleLR (max_lr 0.1), MSE for regression, BCE-with-logits (pos_weight n0/n1) for two classes,
+MSSG: Adam with OneCycleLR (max_lr 0.1), MSE for regression, BCE-with-logits (pos_weight n0/n1) for two
+classes,
 weighted cross-entropy otherwise; best validation loss kept, early stopping after ``patience`` epochs.
 
 Differences: no ImageNet pre-training (no downloads; pass ``--init`` with a state dict to start from one);
@@ -18,9 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
-
 from insilico_core.train import atomic_save, load_checkpoint
+from torch import nn
 
 DEPTHS = {18: ("basic", [2, 2, 2, 2]), 34: ("basic", [3, 4, 6, 3]), 50: ("bottleneck", [3, 4, 6, 3])}
 
@@ -32,17 +32,28 @@ class _Block(nn.Module):
         out_ch = width * expansion
         if kind == "basic":
             self.body = nn.Sequential(
-                nn.Conv2d(in_ch, width, 3, stride, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
-                nn.Conv2d(width, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width),
+                nn.Conv2d(in_ch, width, 3, stride, 1, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(width, width, 3, 1, 1, bias=False),
+                nn.BatchNorm2d(width),
             )
         else:
             self.body = nn.Sequential(
-                nn.Conv2d(in_ch, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
-                nn.Conv2d(width, width, 3, stride, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
-                nn.Conv2d(width, out_ch, 1, bias=False), nn.BatchNorm2d(out_ch),
+                nn.Conv2d(in_ch, width, 1, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(width, width, 3, stride, 1, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(width, out_ch, 1, bias=False),
+                nn.BatchNorm2d(out_ch),
             )
-        self.shortcut = (nn.Sequential(nn.Conv2d(in_ch, out_ch, 1, stride, bias=False), nn.BatchNorm2d(out_ch))
-                         if stride != 1 or in_ch != out_ch else nn.Identity())
+        self.shortcut = (
+            nn.Sequential(nn.Conv2d(in_ch, out_ch, 1, stride, bias=False), nn.BatchNorm2d(out_ch))
+            if stride != 1 or in_ch != out_ch
+            else nn.Identity()
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(self.body(x) + self.shortcut(x))
@@ -62,8 +73,12 @@ class CovariateRegressor(nn.Module):
             raise ValueError(f"depth must be one of {sorted(DEPTHS)}, got {depth}")
         kind, counts = DEPTHS[depth]
         self.config = dict(in_channels=in_channels, depth=depth, outputs=outputs, base_width=base_width)
-        layers: list[nn.Module] = [nn.Conv2d(in_channels, base_width, 7, 2, 3, bias=False),
-                                   nn.BatchNorm2d(base_width), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1)]
+        layers: list[nn.Module] = [
+            nn.Conv2d(in_channels, base_width, 7, 2, 3, bias=False),
+            nn.BatchNorm2d(base_width),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(3, 2, 1),
+        ]
         in_ch = base_width
         for stage, count in enumerate(counts):
             width = base_width * 2**stage
@@ -87,11 +102,21 @@ def task_loss(task: str, outputs: torch.Tensor, targets: torch.Tensor, class_wei
 
 
 def train_regressor(
-    train_images: torch.Tensor, train_targets: torch.Tensor, val_images: torch.Tensor, val_targets: torch.Tensor,
-    task: str = "regression", ncls: int = 1, depth: int = 18, base_width: int = 64, epochs: int = 300,
-    batch_size: int = 128, patience: int = 60, seed: int = 42, device: str | torch.device = "cpu",
+    train_images: torch.Tensor,
+    train_targets: torch.Tensor,
+    val_images: torch.Tensor,
+    val_targets: torch.Tensor,
+    task: str = "regression",
+    ncls: int = 1,
+    depth: int = 18,
+    base_width: int = 64,
+    epochs: int = 300,
+    batch_size: int = 128,
+    patience: int = 60,
+    seed: int = 42,
+    device: str | torch.device = "cpu",
 ) -> CovariateRegressor:
-    """Fit one covariate model; images ``[N, C, H, W]`` in [0, 1], targets ``[N]`` (normalised or class ids)."""
+    """Fit one covariate model: images ``[N, C, H, W]`` in [0, 1], targets ``[N]`` (normalised or ids)."""
     if task not in ("regression", "classification"):
         raise ValueError(f"task must be regression or classification, got {task!r}")
     torch.manual_seed(seed)
@@ -100,7 +125,11 @@ def train_regressor(
     weights = None
     if task == "classification":
         counts = torch.bincount(train_targets.long(), minlength=max(ncls, 2)).float()
-        weights = (counts[0] / counts[1].clamp(min=1)).reshape(1) if outputs == 1 else counts.sum() / counts.clamp(1)
+        weights = (
+            (counts[0] / counts[1].clamp(min=1)).reshape(1)
+            if outputs == 1
+            else counts.sum() / counts.clamp(1)
+        )
         weights = weights.to(device)
     steps = max(1, int(np.ceil(len(train_images) / batch_size)))
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
@@ -111,14 +140,18 @@ def train_regressor(
         model.train()
         order = torch.randperm(len(train_images), generator=generator)
         for idx in order.split(batch_size):
-            loss = task_loss(task, model(train_images[idx].to(device)), train_targets[idx].to(device), weights)
+            loss = task_loss(
+                task, model(train_images[idx].to(device)), train_targets[idx].to(device), weights
+            )
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
         model.eval()
         with torch.no_grad():
-            val = float(task_loss(task, predict(model, val_images, batch_size), val_targets.to(device), weights))
+            val = float(
+                task_loss(task, predict(model, val_images, batch_size), val_targets.to(device), weights)
+            )
         if val < best:
             best, best_state, waited = val, {k: v.detach().clone() for k, v in model.state_dict().items()}, 0
         else:
@@ -138,11 +171,14 @@ def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 128) -> to
 
 def save_regressor(path: str | Path, model: CovariateRegressor, covariate: str, task: str) -> Path:
     """Weights-only file with the model config, covariate name and task."""
-    return atomic_save({"config": model.config, "covariate": covariate, "task": task,
-                        "state_dict": model.state_dict()}, path)
+    return atomic_save(
+        {"config": model.config, "covariate": covariate, "task": task, "state_dict": model.state_dict()}, path
+    )
 
 
-def load_regressor(path: str | Path, device: str | torch.device = "cpu") -> tuple[CovariateRegressor, str, str]:
+def load_regressor(
+    path: str | Path, device: str | torch.device = "cpu"
+) -> tuple[CovariateRegressor, str, str]:
     """(model in eval mode, covariate name, task) from :func:`save_regressor`'s file."""
     payload = load_checkpoint(path)
     if not isinstance(payload, dict) or "config" not in payload:

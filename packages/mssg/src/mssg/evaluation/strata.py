@@ -1,6 +1,7 @@
 """The strata prediction score of a Morpho-MNIST MSSG generator (``eval_strata_mse.py``), on the core metric.
 
-Test samples of both sources carry ground-truth values of all three covariates in their dataset.json (as MSSG's
+Test samples of both sources carry ground-truth values of all three covariates in their dataset.json (as
+MSSG's
 ``eval_dataset`` reads them). Stratification uses the raw (thickness, intensity, slant); the generator is
 conditioned on each sample's full normalised vector ``[t, i, s, onehot]`` (observed covariates with the own
 source's train statistics, the other source's covariate with that source's statistics — the layout training
@@ -14,9 +15,9 @@ from collections.abc import Mapping
 
 import numpy as np
 import torch
+from insilico_core.metrics import StrataPredictionResult, strata_prediction_score
 from torch import nn
 
-from insilico_core.metrics import StrataPredictionResult, strata_prediction_score
 from mssg.covariates import MORPHO_SOURCE1, MORPHO_SOURCE2, normalize_column
 from mssg.data import CovariateImageDataset, SplitFiles, read_labels
 from mssg.evaluation.generate import generate_for_labels
@@ -27,7 +28,7 @@ SWEEP_COVARIATES = ("thickness", "intensity", "slant")
 
 
 def morpho_ground_truth(dataset: CovariateImageDataset) -> np.ndarray:
-    """Raw (thickness, intensity, slant, digit) ``[N, 4]`` of the dataset's items (its split's dataset.json)."""
+    """Raw (thickness, intensity, slant, digit) ``[N, 4]`` of the dataset's items (from its dataset.json)."""
     _, raw = read_labels(SplitFiles(dataset.path, dataset.split), FULL_MORPHO)
     return raw[dataset.indices]
 
@@ -42,9 +43,16 @@ def joint_labels(raw: np.ndarray, source_index: int, completer: LabelCompleter) 
 
 
 def morpho_strata_score(
-    G: nn.Module, completer: LabelCompleter, test_sets: list[CovariateImageDataset],
-    predictors: Mapping[str, nn.Module], num_samples: int = 10000, batch_size: int = 64, seed: int = 0,
-    truncation_psi: float = 1.0, noise_mode: str = "const", min_count: int = 5,
+    G: nn.Module,
+    completer: LabelCompleter,
+    test_sets: list[CovariateImageDataset],
+    predictors: Mapping[str, nn.Module],
+    num_samples: int = 10000,
+    batch_size: int = 64,
+    seed: int = 0,
+    truncation_psi: float = 1.0,
+    noise_mode: str = "const",
+    min_count: int = 5,
 ) -> StrataPredictionResult:
     """Strata prediction score of ``G`` on the two sources' test sets; ``predictors``: covariate -> model."""
     raws, images, labels = [], [], []
@@ -59,8 +67,17 @@ def morpho_strata_score(
         return generate_for_labels(G, c, batch_size, truncation_psi, noise_mode, generator).float() / 255
 
     wrapped = {name: _first_output(model) for name, model in predictors.items()}
-    return strata_prediction_score(raws, images, labels, generate, wrapped, num_samples=num_samples,
-                                   batch_size=batch_size, min_count=min_count, seed=seed)
+    return strata_prediction_score(
+        raws,
+        images,
+        labels,
+        generate,
+        wrapped,
+        num_samples=num_samples,
+        batch_size=batch_size,
+        min_count=min_count,
+        seed=seed,
+    )
 
 
 def _first_output(model: nn.Module):

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from insilico_core.train import save_image_grid
 from torch import nn
 
-from insilico_core.train import save_image_grid
 from mssg.evaluation.generate import generate_images
 from mssg.evaluation.strata import SWEEP_COVARIATES, joint_labels
 from mssg.multisource import LabelCompleter
@@ -29,9 +29,17 @@ def sweep_values(raw1: np.ndarray, raw2: np.ndarray, column: int) -> np.ndarray:
     return np.linspace(lo, hi, 4)
 
 
-def covariate_sweep(G: nn.Module, completer: LabelCompleter, raw1: np.ndarray, raw2: np.ndarray, seed: int,
-                    group_by: str = "c1", digit: int = 7, truncation_psi: float = 1.0,
-                    noise_mode: str = "const") -> tuple[torch.Tensor, str, float]:
+def covariate_sweep(
+    G: nn.Module,
+    completer: LabelCompleter,
+    raw1: np.ndarray,
+    raw2: np.ndarray,
+    seed: int,
+    group_by: str = "c1",
+    digit: int = 7,
+    truncation_psi: float = 1.0,
+    noise_mode: str = "const",
+) -> tuple[torch.Tensor, str, float]:
     """(uint8 images ``[16, C, H, W]`` row-major over the two swept covariates, fixed name, fixed value)."""
     if group_by not in GROUPS:
         raise ValueError(f"--group-by must be c1, c2 or c3, got {group_by!r}")
@@ -52,5 +60,9 @@ def covariate_sweep(G: nn.Module, completer: LabelCompleter, raw1: np.ndarray, r
 
 def write_sweep(outdir: Path, images: torch.Tensor, seed: int, name: str, value: float) -> Path:
     """``{outdir}/seed_{seed:04d}/{name}_{value:.1f}.png`` (4 x 4 grid)."""
-    return save_image_grid(images.float(), Path(outdir) / f"seed_{seed:04d}" / f"{name}_{value:.1f}.png", nrow=4,
-                           value_range=(0, 255))
+    return save_image_grid(
+        images.float(),
+        Path(outdir) / f"seed_{seed:04d}" / f"{name}_{value:.1f}.png",
+        nrow=4,
+        value_range=(0, 255),
+    )
