@@ -3,7 +3,8 @@
 #   1. simulate paired confocal / STED images of axonal F-actin rings (insilico-core simulate axonal-rings);
 #   2. train TA-GAN (TAGAN_AxonalRings: 9-block ResNet generator, 6-block ResNet task network, PatchGAN;
 #      reduced width and crop so that it trains in minutes on two cores);
-#   3. run tagan-test on the simulated test images (eval mode, full 224x224 images);
+#   3. run tagan-test on the simulated test images (full 224x224 images; train-mode BatchNorm as every test
+#      command of the original README, made repeatable by --seed);
 #   4. write a PNG panel (confocal | real STED | generated STED | segmentations) and SSIM / PSNR of the
 #      generated vs the real STED images.
 # Usage: bash tools/demo.sh [OUTPUT_DIR]   (TAGAN_DEMO_EPOCHS=N changes the training length, default 30)
@@ -23,7 +24,7 @@ COMMON=(--dataroot="$DATA" --model=TAGAN_AxonalRings --name=demo --checkpoints_d
         --ngf=16 --ndf=16 --gpu_ids=-1 --num_threads=0 --seed=0)
 tagan-train "${COMMON[@]}" --crop_size=64 --batch_size=4 --niter="$EPOCHS" --niter_decay=0 \
     --save_epoch_freq=10 --print_freq=64 --no_html
-tagan-test "${COMMON[@]}" --epoch="$EPOCHS" --preprocess=none --eval --results_dir="$OUT/results"
+tagan-test "${COMMON[@]}" --epoch="$EPOCHS" --preprocess=none --results_dir="$OUT/results"
 
 python -m tagan.demo_panel "$OUT/results/demo/test_$EPOCHS" "$OUT"
 echo "demo finished in $(( $(date +%s) - start )) s"

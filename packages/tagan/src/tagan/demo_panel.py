@@ -30,10 +30,11 @@ def read_visual(images: Path, stem: str, label: str) -> np.ndarray:
 
 
 def display(image: np.ndarray, stretch: bool) -> np.ndarray:
-    """8-bit view: photon-count images stretched to their 99.5th percentile, segmentations as they are."""
+    """8-bit view: intensity images stretched from their 0.5th to 99.5th percentile, segmentations as
+    they are (0..255)."""
     if stretch:
-        top = max(float(np.percentile(image, 99.5)), 1.0)
-        image = image / top * 255.0
+        low, high = np.percentile(image, [0.5, 99.5])
+        image = (image - low) / max(high - low, 1.0) * 255.0
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
