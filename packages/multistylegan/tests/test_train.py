@@ -98,7 +98,10 @@ def test_every_step_of_an_iteration_checkpoint_and_resume(yeast_data: Path, tmp_
     discriminator = load_discriminator(path)
     assert discriminator.input_planes == 6
 
-    resumed = Trainer(_options(yeast_data, tmp_path / "runs", load_checkpoint=str(path)))
+    # the checkpoint decides the networks: other width flags do not matter when resuming
+    resumed = Trainer(
+        _options(yeast_data, tmp_path / "runs", load_checkpoint=str(path), generator_channels=16)
+    )
     for kept, saved in zip(resumed.ema.module.parameters(), ema.parameters(), strict=True):
         assert torch.equal(kept, saved)  # the EMA generator survives the resume (the original reset it)
     for kept, saved in zip(resumed.generator.parameters(), raw.parameters(), strict=True):

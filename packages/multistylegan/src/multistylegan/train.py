@@ -45,6 +45,8 @@ from .augment import AdaptiveDiscriminatorAugmentation
 from .checkpoints import (
     DISCRIMINATOR_PREFIXES,
     GENERATOR_PREFIXES,
+    discriminator_config_from_state_dict,
+    generator_config_from_state_dict,
     load_checkpoint,
     save_checkpoint,
     unwrap_state_dict,
@@ -128,12 +130,22 @@ class Trainer:
                 self.dataset.with_hdf5_cache(options.cache_hdf5)
             barrier(self.info)
             self.dataset = self.dataset.with_hdf5_cache(options.cache_hdf5)
+        checkpoint = self._read_checkpoint(options.load_checkpoint) if options.load_checkpoint else None
         data_size = self.dataset[0].shape[-1]
-        resolution = options.resolution or data_size
+        if checkpoint is not None:
+            # A resumed run keeps the networks of its checkpoint, whatever the width flags say
+            self.generator_config, self.discriminator_config = _configs_of(checkpoint)
+        else:
+            resolution = options.resolution or data_size
+            self.generator_config = generator_config(
+                channels=options.generator_channels, resolution=resolution
+            )
+            self.discriminator_config = discriminator_config(channels=options.discriminator_channels)
+        resolution = 4 * 2 ** (len(self.generator_config["channels"]) - 1)
         if resolution > data_size:
-            raise ValueError(f"--resolution {resolution} is larger than the data ({data_size} pixels)")
-        self.generator_config = generator_config(channels=options.generator_channels, resolution=resolution)
-        self.discriminator_config = discriminator_config(channels=options.discriminator_channels)
+            raise ValueError(
+                f"the generator's resolution {resolution} is larger than the data ({data_size} px)"
+            )
         generator = Generator(config=self.generator_config).to(self.device)
         discriminator = Discriminator(config=self.discriminator_config, no_rfp=True).to(self.device)
         # The GFP main convolutions never reach the output (original wiring): freeze them so DDP does not wait
@@ -151,8 +163,8 @@ class Trainer:
         self.epoch = 0
         self.step = 0
         self.ada_state: dict[str, Any] | None = None
-        if options.load_checkpoint:
-            self._load(options.load_checkpoint, generator, discriminator)
+        if checkpoint is not None:
+            self._load(checkpoint, generator, discriminator)
         self.generator = wrap_ddp(generator, self.info)
         discriminator = wrap_ddp(discriminator, self.info)
         self.discriminator = (
@@ -203,11 +215,15 @@ class Trainer:
             (self.run_dir / "hyperparameters" / "hyperparameter.txt").write_text(json.dumps(record))
 
     # ------------------------------------------------------------------ checkpoints
-    def _load(self, path: str, generator: Generator, discriminator: Discriminator) -> None:
+    @staticmethod
+    def _read_checkpoint(path: str) -> dict[str, Any]:
         checkpoint = load_checkpoint(path, map_location="cpu")
         missing = [key for key in ("generator", "generator_ema", "discriminator") if key not in checkpoint]
         if missing:
             raise ValueError(f"{path} cannot resume training: it lacks {', '.join(missing)}")
+        return checkpoint
+
+    def _load(self, checkpoint: dict[str, Any], generator: Generator, discriminator: Discriminator) -> None:
         generator.load_state_dict(unwrap_state_dict(checkpoint["generator"], GENERATOR_PREFIXES))
         self.ema.module.load_state_dict(unwrap_state_dict(checkpoint["generator_ema"], GENERATOR_PREFIXES))
         discriminator.load_state_dict(unwrap_state_dict(checkpoint["discriminator"], DISCRIMINATOR_PREFIXES))
@@ -431,6 +447,22 @@ class Trainer:
             bar.close()
             self.logger.close()
         return self.run_dir
+
+
+def _configs_of(checkpoint: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(generator config, discriminator config) of a checkpoint: from our ``meta`` entry, else from the
+    shapes of the weights (original files)."""
+    meta = checkpoint.get("meta", {})
+    if "generator_config" in meta and "discriminator_config" in meta:
+        return meta["generator_config"], meta["discriminator_config"]
+    generator_state = unwrap_state_dict(checkpoint["generator"], GENERATOR_PREFIXES)
+    discriminator_state = unwrap_state_dict(checkpoint["discriminator"], DISCRIMINATOR_PREFIXES)
+    discriminator_config_, planes = discriminator_config_from_state_dict(discriminator_state)
+    if planes != 6:
+        raise ValueError(
+            f"training uses BF + GFP (6 input planes); the checkpoint's discriminator takes {planes}"
+        )
+    return generator_config_from_state_dict(generator_state), discriminator_config_
 
 
 def train(options: TrainOptions) -> Path:

@@ -47,14 +47,15 @@ def _random_frame(sequences: torch.Tensor, domain: int) -> torch.Tensor:
 class ValidationMetrics:
     """FID, FVD and IS per domain (BF, GFP) of a generator against a training loader.
 
-    inception_weights / i3d_weights: weight files (None: the core's weights folders); raises
-    FileNotFoundError naming the file, its checksum and where it is published when one is missing.
+    image_features: frames ``[N, 1, H, W]`` -> features ``[N, D]``, with ``.probabilities(frames)`` ->
+    class probabilities (the core's ``InceptionFeatures``); clip_features: clips ``[N, 1, T, H, W]`` ->
+    ``[N, D]`` (the core's ``I3DFeatures``). :meth:`from_weight_files` builds both as Multi-StyleGAN does.
     """
 
     def __init__(
         self,
-        inception_weights: str | os.PathLike | None,
-        i3d_weights: str | os.PathLike | None,
+        image_features: Any,
+        clip_features: Any,
         samples: int = 5000,
         batch_size: int = 24,
         device: torch.device | str = "cpu",
@@ -62,13 +63,27 @@ class ValidationMetrics:
         self.device = torch.device(device)
         self.samples = samples
         self.batch_size = batch_size
-        self.inception = InceptionFeatures(
-            load_inception("torchvision", inception_weights).to(self.device), "multistylegan"
-        )
-        self.i3d = I3DFeatures(load_i3d(i3d_weights).to(self.device))
-        self.fid = {domain: FrechetDistance(self.inception) for domain in DOMAINS}
-        self.fvd = {domain: FrechetDistance(self.i3d) for domain in DOMAINS}
+        self.image_features = image_features
+        self.fid = {domain: FrechetDistance(image_features) for domain in DOMAINS}
+        self.fvd = {domain: FrechetDistance(clip_features) for domain in DOMAINS}
         self.real_seen = 0
+
+    @classmethod
+    def from_weight_files(
+        cls,
+        inception_weights: str | os.PathLike | None,
+        i3d_weights: str | os.PathLike | None,
+        samples: int = 5000,
+        batch_size: int = 24,
+        device: torch.device | str = "cpu",
+    ) -> ValidationMetrics:
+        """torchvision's ImageNet Inception-v3 and piergiaj's I3D from their files (None: the core's weights
+        folders); FileNotFoundError names a missing file, its checksum and where it is published."""
+        inception = load_inception("torchvision", inception_weights).to(device)
+        i3d = load_i3d(i3d_weights).to(device)
+        return cls(
+            InceptionFeatures(inception, "multistylegan"), I3DFeatures(i3d), samples, batch_size, device
+        )
 
     def _real_statistics(self, loader: Any, prepare: Any) -> None:
         for batch in loader:
@@ -90,7 +105,7 @@ class ValidationMetrics:
             self._real_statistics(loader, lambda batch: prepare(batch).to(self.device))
         for metric in (*self.fid.values(), *self.fvd.values()):
             metric.fake_moments = RunningMoments()
-        scores = {domain: InceptionScore(self.inception.probabilities) for domain in DOMAINS}
+        scores = {domain: InceptionScore(self.image_features.probabilities) for domain in DOMAINS}
         was_training = generator.training
         generator.eval()
         generated = 0
@@ -120,7 +135,7 @@ def validate(trainer: Any, options: Any) -> dict[str, float]:
         return {}
     if trainer.validation_metrics is None:
         try:
-            trainer.validation_metrics = ValidationMetrics(
+            trainer.validation_metrics = ValidationMetrics.from_weight_files(
                 options.inception_weights,
                 options.i3d_weights,
                 samples=options.metric_samples,
