@@ -1,10 +1,10 @@
 """The three configuration dicts of Multi-StyleGAN, with the values of the released run.
 
 Key names are the original ``multi_stylegan/config.py`` ones, so a config written for the original code
-works here. ``GENERATOR_CONFIG`` accepts two optional keys of ours (both default to the original
-behaviour): ``wire_gfp_branch`` (GFP output heads read the GFP features, the intended wiring; changes the
-model, for new trainings only) and ``resolution`` (output side length; the original is fixed at 256 by the
-number of channel stages: 4 * 2 ** (len(channels) - 1)).
+works here. The generator's output side is ``4 * 2 ** (len(channels) - 1)`` (256 for the seven stages of
+the original). ``GENERATOR_CONFIG`` accepts one optional key of ours, ``wire_gfp_branch`` (default False,
+the original): True makes the GFP output heads read the GFP features, the intended wiring; it changes the
+model, for new trainings only.
 """
 
 from __future__ import annotations
