@@ -38,7 +38,7 @@ from insilico_core.data import read_image
 from torch.utils.data import Dataset
 
 from tagan.data.modes import resolve_dataset_mode
-from tagan.data.transforms import TransformParams, decision_map, draw_params, transform_channel
+from tagan.data.transforms import decision_map, draw_params, transform_channel
 
 IMAGE_EXTENSIONS = (
     ".jpg",
@@ -115,11 +115,11 @@ class TaganDataset(Dataset):
         return path, require_channels(read_array(path), path, self.mode, self.channels, self.layout)
 
     def transform(
-        self, stack: np.ndarray, grayscale: bool = True
-    ) -> tuple[TransformParams, list[torch.Tensor]]:
-        """Draw one set of parameters and transform every channel of ``stack`` with it."""
-        params = draw_params(self.opt, stack.shape[2], stack.shape[1])
-        return params, [transform_channel(channel, self.opt, params, grayscale) for channel in stack]
+        self, channels: list[np.ndarray] | np.ndarray, grayscale: bool = True
+    ) -> list[torch.Tensor]:
+        """Draw one set of parameters (from the first channel's size) and transform every channel with it."""
+        params = draw_params(self.opt, channels[0].shape[1], channels[0].shape[0])
+        return [transform_channel(channel, self.opt, params, grayscale) for channel in channels]
 
 
 class AlignedDataset(TaganDataset):
@@ -127,7 +127,7 @@ class AlignedDataset(TaganDataset):
 
     def __getitem__(self, index: int) -> dict:
         path, stack = self.read_stack(index)
-        _, (confocal, sted) = self.transform(stack[:2])
+        confocal, sted = self.transform(stack[:2])
         return {"confocal": confocal, "STED": sted, "image_paths": str(path)}
 
 
@@ -136,7 +136,7 @@ class AxonsDataset(TaganDataset):
 
     def __getitem__(self, index: int) -> dict:
         path, stack = self.read_stack(index)
-        _, (confocal, sted, mask) = self.transform(stack[:3])
+        confocal, sted, mask = self.transform(stack[:3])
         return {"confocal": confocal, "STED": sted, "seg_GT": mask, "image_paths": str(path)}
 
 
@@ -145,7 +145,7 @@ class DendritesDataset(TaganDataset):
 
     def __getitem__(self, index: int) -> dict:
         path, stack = self.read_stack(index)
-        _, (confocal, sted, rings, fibers) = self.transform(stack[:4])
+        confocal, sted, rings, fibers = self.transform(stack[:4])
         return {
             "confocal": confocal,
             "STED": sted,
@@ -169,7 +169,7 @@ class SynprotDataset(TaganDataset):
 
     def __getitem__(self, index: int) -> dict:
         path, stack = self.read_stack(index)
-        _, (conf_a, sted_a, spots_a, conf_b, sted_b, spots_b) = self.transform(stack[:6])
+        conf_a, sted_a, spots_a, conf_b, sted_b, spots_b = self.transform(stack[:6])
         confocal = torch.cat([rescale_to_unit_span(conf_a), rescale_to_unit_span(conf_b)], 0)
         sted = torch.cat([rescale_to_unit_span(sted_a), rescale_to_unit_span(sted_b)], 0)
         return {
@@ -222,12 +222,8 @@ class SAureusDataset(TaganDataset):
         mask = mask.astype(np.uint8)
         if mask.max() > 0:
             mask = minmax(mask)
-        params, (sim_t, bf_t, mask_t) = self.transform_many([sim, bright_field, mask])
+        sim_t, bf_t, mask_t = self.transform([sim, bright_field, mask], grayscale=False)
         return {"confocal": bf_t, "STED": sim_t, "seg_GT": mask_t, "image_paths": str(sim_path)}
-
-    def transform_many(self, channels: list[np.ndarray]) -> tuple[TransformParams, list[torch.Tensor]]:
-        params = draw_params(self.opt, channels[0].shape[1], channels[0].shape[0])
-        return params, [transform_channel(c, self.opt, params, grayscale=False) for c in channels]
 
 
 def intensity_scale(opt: argparse.Namespace) -> float:
@@ -246,7 +242,7 @@ class LiveTrainDataset(TaganDataset):
         path, stack = self.read_stack(index)
         scale = 1.0 if self.opt.legacy_live_train_scaling else intensity_scale(self.opt)
         confocal, sted = minmax(stack[0]) * scale, minmax(stack[1]) * scale
-        _, (confocal_t, sted_t) = self.transform(np.stack([confocal, sted]))
+        confocal_t, sted_t = self.transform(np.stack([confocal, sted]))
         n_selected = (random.random() > 0.5) + 1
         return {
             "confocal": confocal_t,
@@ -277,7 +273,7 @@ class LiveTestDataset(TaganDataset):
         span = span if span else 1.0
         scale = intensity_scale(self.opt)
         scaled = np.stack([(confocal - low) / span * scale, (sted - low) / span * scale])
-        _, (confocal_t, sted_t) = self.transform(scaled)
+        confocal_t, sted_t = self.transform(scaled)
         return {
             "confocal": confocal_t,
             "STED": sted_t,
@@ -333,7 +329,7 @@ class TwoMasksChannelsDataset(TaganDataset):
 
     def __getitem__(self, index: int) -> dict:
         path, stack = self.read_stack(index)
-        _, (image, first, second) = self.transform(stack[:3])
+        image, first, second = self.transform(stack[:3])
         return {"A": image, "B": image.clone(), "C": first, "D": second, "A_paths": str(path)}
 
 
