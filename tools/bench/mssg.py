@@ -131,10 +131,8 @@ def main() -> None:
     loss.aux_weight = 0.1
     real = torch.randn(batch, 1, 32, 32, device=device)
     backend = next((s for s in ops.status() if s.name == device.type), None)
-    compiled = backend is not None and backend.state == "available"
-    state = (
-        "none" if backend is None else backend.state if compiled else f"{backend.state} ({backend.reason})"
-    )
+    compiled = backend is not None and backend.state not in ("unavailable", "disabled")
+    state = "none" if backend is None else f"{backend.state} {backend.reason}".strip()
     print(f"MSSG Morpho-MNIST config on {device}, batch {batch}, {repeats} repeats; compiled ops: {state}")
 
     def g_forward(precision: str) -> Callable[[], None]:

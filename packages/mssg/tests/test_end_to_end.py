@@ -16,7 +16,7 @@ from mssg import load_snapshot
 from mssg.data import CovariateImageDataset
 from mssg.dataset_tool import dataset_tool
 from mssg.evaluation.cli import evaluate
-from mssg.evaluation.regressor import train_regressor
+from mssg.evaluation.regressor import save_regressor, train_regressor
 from mssg.evaluation.strata import joint_labels, morpho_ground_truth, morpho_strata_score
 from mssg.latent import MorphoCovariateModel, load_latent_model
 from mssg.multisource import MORPHO, LabelCompleter
@@ -126,6 +126,24 @@ def test_simulator_to_strata_score(tmp_path, one_thread):
     assert set(result.strata) == {"thickness", "intensity", "slant"}
     for name in result.strata:
         assert result.strata[name] and np.isfinite(result.weighted(name, "mse"))
+
+    regressor_files = [
+        str(save_regressor(tmp_path / f"{name}.pt", predictors[name], name, "regression"))
+        for name in ("thickness", "intensity", "slant")
+    ]
+    data_args = ["--network_specific", str(snapshots[-1]), "--data-path1", str(roots[0]), "--data-path2",
+                 str(roots[1]), "--outdir", str(tmp_path / "eval")]  # fmt: skip
+    strata_args = ["--regr_model0", regressor_files[0], "--regr_model1", regressor_files[1],
+                   "--regr_model2", regressor_files[2], "--num-samples", "8", "--batch-size", "8",
+                   "--min-count", "1"]  # fmt: skip
+    result = CliRunner().invoke(evaluate, ["strata", *data_args, *strata_args])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "eval/stratified_loss_slant.csv").is_file()
+    result = CliRunner().invoke(
+        evaluate, ["paired", *data_args, "--metric", "ssim", "--which-source", "second"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "eval/ms_general_ssim.csv").is_file()
 
     sweep_dir = tmp_path / "sweep"
     result = CliRunner().invoke(

@@ -272,6 +272,22 @@ def train_regressor_command(
 @click.option("--regr_model0", required=True, type=click.Path(exists=True), help="thickness regressor")
 @click.option("--regr_model1", required=True, type=click.Path(exists=True), help="intensity regressor")
 @click.option("--regr_model2", required=True, type=click.Path(exists=True), help="slant regressor")
+@click.option(
+    "--batch-size",
+    "batch_size",
+    type=click.IntRange(min=2),
+    default=64,
+    show_default=True,
+    help="Images per draw within a stratum (MSSG: 64 = 32 per source)",
+)
+@click.option(
+    "--min-count",
+    "min_count",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Smallest stratum (test images of both sources together) that is scored",
+)
 def strata(
     network,
     data_path1,
@@ -287,6 +303,8 @@ def strata(
     regr_model0,
     regr_model1,
     regr_model2,
+    batch_size,
+    min_count,
 ) -> None:
     """Strata prediction score: ``stratified_loss_{cov}.csv`` per covariate and a summary JSON."""
     G, completer = _load(network, data_path1, data_path2, refit, use_ground_truth, device)
@@ -300,10 +318,14 @@ def strata(
         _sources(data_path1, data_path2, "test"),
         predictors,
         num_samples=num_samples,
+        batch_size=batch_size,
         seed=seed,
         truncation_psi=truncation_psi,
         noise_mode=noise_mode,
+        min_count=min_count,
     )
+    if not any(result.strata.values()):
+        raise click.ClickException(f"no stratum holds --min-count {min_count} test images; nothing to score")
     outdir = Path(outdir)
     summary = {}
     for covariate, rows in result.strata.items():
