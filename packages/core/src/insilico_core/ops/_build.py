@@ -88,7 +88,7 @@ def backend_status(backend: str) -> BackendStatus:
     """The status of ``backend`` without building anything ("ref", "cpu" or "cuda")."""
     if backend == "ref":
         return BackendStatus("ref", "available", "pure PyTorch, any device and dtype")
-    if backend in _status:
+    if backend in _status and not forced_ref():
         return _status[backend]
     reason = _unavailable_reason(backend)
     if reason:
@@ -97,8 +97,7 @@ def backend_status(backend: str) -> BackendStatus:
     if (directory / "BUILD_OK").exists():
         return BackendStatus(backend, "built (cached)", "", log)
     if (directory / "BUILD_FAILED").exists():
-        failure = (directory / "BUILD_FAILED").read_text().strip()
-        return BackendStatus(backend, "unavailable", f"build failed: {failure}", log)
+        return BackendStatus(backend, "unavailable", (directory / "BUILD_FAILED").read_text().strip(), log)
     return BackendStatus(backend, "not built", "builds on first use or with `insilico-core ops build`", log)
 
 
@@ -220,7 +219,7 @@ def _load(backend: str, build_if_missing: bool, retry_failed: bool, warn: bool =
                 _status[backend] = BackendStatus(backend, "loaded from cache", "", log)
                 return _import(name, directory)
             if failed.exists() and not retry_failed:
-                module, message = None, f"build failed: {failed.read_text().strip()}"
+                module, message = None, failed.read_text().strip()
             else:
                 module, message = _compile(backend, name, directory, log)
         finally:
@@ -258,7 +257,7 @@ def _compile(backend: str, name: str, directory: Path, log: Path) -> tuple[Modul
     (directory / "BUILD_FAILED").unlink(missing_ok=True)
     module = None
     if not cpp_extension.is_ninja_available():
-        reason = "ninja is not installed (pip install ninja)"
+        reason = "build failed: ninja is not installed (pip install ninja)"
     else:
         try:
             module = cpp_extension.load(
@@ -273,8 +272,8 @@ def _compile(backend: str, name: str, directory: Path, log: Path) -> tuple[Modul
         except Exception as error:  # the compiler's output is in the message
             with open(log, "a") as f:
                 f.write(f"\n{error}\n")
-            reason = f"{type(error).__name__} while compiling"
+            reason = f"build failed: {type(error).__name__} while compiling"
     with open(log, "a") as f:
-        f.write(f"\n{'failed: ' + reason if reason else 'ok'} after {time.time() - started:.1f} s\n")
+        f.write(f"\n{reason or 'ok'} after {time.time() - started:.1f} s\n")
     (directory / ("BUILD_FAILED" if reason else "BUILD_OK")).write_text(reason or "ok")
     return module, reason

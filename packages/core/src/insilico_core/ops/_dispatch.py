@@ -31,6 +31,8 @@ def resolve_impl(impl: str | None, x: torch.Tensor):
         if device_backend is None or x.dtype not in SUPPORTED_DTYPES[device_backend] or _build.forced_ref():
             return None
         return _build.kernels(device_backend)
+    if _build.forced_ref():
+        raise RuntimeError(f"impl={impl!r} is disabled: INSILICO_OPS=ref forces the reference path")
     if device_backend != impl:
         raise ValueError(f"impl={impl!r} runs on {impl} tensors; got a tensor on {x.device}")
     if x.dtype not in SUPPORTED_DTYPES[impl]:

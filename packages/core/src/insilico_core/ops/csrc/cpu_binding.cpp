@@ -24,7 +24,7 @@ std::tuple<at::Tensor, at::Tensor> bias_act(at::Tensor x, at::Tensor b, at::Tens
         if (t->numel() == 0) continue;
         TORCH_CHECK(t->sizes() == x.sizes() && t->scalar_type() == x.scalar_type() && t->device() == x.device(),
                     "bias_act (cpu): saved tensors must match x in shape, dtype and device");
-        if (t->strides() != x.strides()) *t = t->as_strided(x.sizes(), x.strides()).copy_(*t);
+        if (t->strides() != x.strides()) *t = at::empty_like(x).copy_(*t);
     }
     const bool has_bias = b.numel() > 0;
     if (has_bias) {
