@@ -18,6 +18,7 @@ def build_model(config: TrainConfig | None = None) -> tuple[GeneratorPG, Discrim
 
     return build_networks(config or TrainConfig())
 
+
 __version__ = "0.1.0"
 
 __all__ = [

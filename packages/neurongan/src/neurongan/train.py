@@ -77,11 +77,16 @@ def build_networks(config: TrainConfig) -> tuple[GeneratorPG, DiscriminatorPG]:
 
 
 def build_optimizer(net: GeneratorPG | DiscriminatorPG, config: TrainConfig) -> torch.optim.Optimizer:
-    """Adam(lr, betas=(beta1, 0.999)) or RMSprop(lr) over the parameters of all stages."""
+    """Adam(lr, betas=(beta1, 0.999)) or RMSprop(lr) over the parameters of all stages.
+
+    Adam runs as one fused kernel per parameter on CPU and CUDA (same update rule; the generator's 16.7 M
+    weight first layer makes the optimiser step a large part of an iteration at low resolution).
+    """
     params = list(net.parameters_in_build_order())
     if config.RMSprop:
         return torch.optim.RMSprop(params, lr=config.learning_rate)
-    return torch.optim.Adam(params, lr=config.learning_rate, betas=(config.beta1, 0.999))
+    fused = params[0].device.type in ("cpu", "cuda")
+    return torch.optim.Adam(params, lr=config.learning_rate, betas=(config.beta1, 0.999), fused=fused)
 
 
 def _grow_and_load(net: GeneratorPG | DiscriminatorPG, data: dict, state_key: str, attrs_key: str) -> None:
