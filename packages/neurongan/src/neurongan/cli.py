@@ -134,6 +134,11 @@ def eval_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--device", default="cpu", help="cpu (default, as the original), cuda, mps or auto")
     parser.add_argument(
+        "--contiguous",
+        action="store_true",
+        help="keep NCHW tensors (default: channels-last, ~1.5x faster on CPU; same values up to rounding)",
+    )
+    parser.add_argument(
         "--trust",
         action="store_true",
         help="load the file with full unpickling (only for files from a trusted source)",
@@ -144,7 +149,7 @@ def eval_parser() -> argparse.ArgumentParser:
 def eval_main(argv: list[str] | None = None) -> None:
     """``neurongan-eval -n 20 -weights PATH -output FILE [--seed S] [--outdir DIR]``."""
     from insilico_core.data import write_png, write_tiff
-    from insilico_core.train import resolve_device
+    from insilico_core.train import resolve_device, to_channels_last
 
     from .checkpoints import load_checkpoint, load_generator
     from .sampling import generate, save_sample_grid
@@ -155,6 +160,8 @@ def eval_main(argv: list[str] | None = None) -> None:
     try:
         data = load_checkpoint(_find_weights(args.weights), trust=args.trust)
         generator = load_generator(data, map_location=resolve_device(args.device))
+        if not args.contiguous:
+            to_channels_last(generator)
     except (ValueError, FileNotFoundError) as error:
         sys.exit(f"neurongan-eval: {error}")
     images = generate(generator, args.n, seed=args.seed)
