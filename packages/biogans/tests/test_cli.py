@@ -16,8 +16,8 @@ SMALL = ["--image_height", "16", "--image_width", "32", "--ngf", "8", "--ndf", "
 @pytest.fixture(scope="module")
 def lin(tmp_path_factory):
     root = tmp_path_factory.mktemp("biogans")
-    simulate("fission-yeast", root / "train", n=8, seed=0, classes=CLASSES, image_size=(16, 32))
-    simulate("fission-yeast", root / "test", n=8, seed=1, classes=CLASSES, image_size=(16, 32))
+    simulate("fission-yeast", root / "train", n=24, seed=0, classes=CLASSES, image_size=(16, 32))
+    simulate("fission-yeast", root / "test", n=24, seed=1, classes=CLASSES, image_size=(16, 32))
     assert make_splits_main([str(root / "test"), str(root / "test_splits"), "--num_splits", "1"]) == 0
     assert (
         make_splits_main(

@@ -24,7 +24,7 @@ CLASSES = ["Alp14", "Arp3", "Cki2", "Mkh1", "Sid2", "Tea1"]
 
 @pytest.fixture(scope="module")
 def lin(tmp_path_factory):
-    return simulate("fission-yeast", tmp_path_factory.mktemp("lin") / "train", n=6, seed=0)
+    return simulate("fission-yeast", tmp_path_factory.mktemp("lin") / "train", n=36, seed=0)
 
 
 def test_folder_cached_matches_the_original_pixel_pipeline(lin):

@@ -14,7 +14,7 @@ N_PER_CLASS = 12
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    root = simulate("fission-yeast", tmp_path_factory.mktemp("lin"), n=N_PER_CLASS, seed=3)
+    root = simulate("fission-yeast", tmp_path_factory.mktemp("lin"), n=N_PER_CLASS * len(LIN_CLASSES), seed=3)
     images = {
         protein: [np.asarray(Image.open(p)) for p in sorted((root / protein).glob("*.png"))]
         for protein in LIN_CLASSES
@@ -112,6 +112,8 @@ def test_diffuse_and_cortical_classes(dataset):
 
 
 def test_seeded_and_validated(tmp_path):
+    counts = simulate_fission_yeast(tmp_path / "counts", 8, seed=0, classes=("Sid2", "Tea1", "Arp3"))
+    assert [len(list((counts / c).iterdir())) for c in ("Sid2", "Tea1", "Arp3")] == [3, 3, 2]
     a = simulate_fission_yeast(tmp_path / "a", 2, seed=5, classes=("Tea1",))
     b = simulate_fission_yeast(tmp_path / "b", 2, seed=5, classes=("Tea1",))
     c = simulate_fission_yeast(tmp_path / "c", 2, seed=6, classes=("Tea1",))

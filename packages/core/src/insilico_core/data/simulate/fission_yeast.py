@@ -199,7 +199,8 @@ def render_cell(
 
 
 def simulate_fission_yeast(out: Path, n: int, seed: int, **options: Any) -> Path:
-    """Write ``n`` cells of every class to ``<out>/<Protein>/cell<NNNNN>.png``; returns ``out``.
+    """Write ``n`` cells, spread evenly over the classes (class of cell i = i mod the number of classes), to
+    ``<out>/<Protein>/cell<NNNNN>.png``; returns ``out``.
 
     Options: ``classes`` (default :data:`LIN_CLASSES`; any of them), ``image_size`` (default (48, 80)),
     ``photons`` (photon count at relative intensity 1, default 300; lower is noisier).
@@ -213,16 +214,14 @@ def simulate_fission_yeast(out: Path, n: int, seed: int, **options: Any) -> Path
     if unknown or not classes:
         raise ValueError(f"classes must be among {', '.join(LIN_CLASSES)}, got {list(classes)}")
     if n < 1:
-        raise ValueError(f"n must be a positive number of cells per class, got {n}")
+        raise ValueError(f"n must be a positive number of cells, got {n}")
     if len(image_size) != 2 or min(image_size) < 16:
         raise ValueError(f"image_size must be (height, width) with sides >= 16, got {image_size}")
     out = Path(out)
     rng = np.random.default_rng(seed)
-    index = 0
     for protein in classes:
-        folder = out / protein
-        folder.mkdir(parents=True, exist_ok=True)
-        for _ in range(n):
-            write_png(folder / f"cell{index:05d}.png", render_cell(rng, protein, image_size, photons))
-            index += 1
+        (out / protein).mkdir(parents=True, exist_ok=True)
+    for index in range(n):
+        protein = classes[index % len(classes)]
+        write_png(out / protein / f"cell{index:05d}.png", render_cell(rng, protein, image_size, photons))
     return out
