@@ -63,6 +63,7 @@ def test_every_step_of_an_iteration_checkpoint_and_resume(yeast_data: Path, tmp_
     # random.random() forced to 0, both CutMix steps
     trainer.step = 15
     monkeypatch.setattr(random, "random", lambda: 0.0)
+    monkeypatch.setattr(trainer.schedule_random, "random", lambda: 0.0)
     real = trainer._prepare_real(next(iter(trainer.loader)))
     assert real.shape == (2, 2, 3, 32, 32)
     generator = trainer.generator

@@ -166,7 +166,8 @@ class Trainer:
         if checkpoint is not None:
             self._load(checkpoint, generator, discriminator)
         self.generator = wrap_ddp(generator, self.info)
-        discriminator = wrap_ddp(discriminator, self.info)
+        # The CutMix steps train on the pixel-wise output only: the scalar head gets no gradient there
+        discriminator = wrap_ddp(discriminator, self.info, find_unused_parameters=True)
         self.discriminator = (
             discriminator if options.no_ada else AdaptiveDiscriminatorAugmentation(discriminator)
         )
@@ -199,6 +200,8 @@ class Trainer:
         self.validation_latents = [
             z.to(self.device) for z in torch.randn(2, 15, self.latent_dimensions).unbind(0)
         ]
+        # Decisions that add a discriminator step (CutMix) must agree on every process, or DDP waits forever
+        self.schedule_random = random.Random(options.seed + self.step)
         self.best_fvd = math.inf
         # FID/FVD/IS networks and real statistics, built at the first validation (None: not yet or skipped)
         self.validation_metrics = None
@@ -317,7 +320,8 @@ class Trainer:
             logged["loss_discriminator_regularization"] = penalty.item()
 
         # CutMix augmentation and consistency regularisation of the pixel-wise output
-        if random.random() <= 0.5 / epochs * self.epoch or (resume and random.random() <= 0.5):
+        draw = self.schedule_random.random
+        if draw() <= 0.5 / epochs * self.epoch or (resume and draw() <= 0.5):
             real_plain, fake_plain = real.detach(), fake[: real.shape[0]].detach()
             self._zero_grads()
             mask = cut_mix_map(real.shape[-2], real.shape[-1], self.device)
