@@ -12,6 +12,16 @@ using insilico_ops::Upfirdn2dArgs;
 
 const void* data_or_null(const at::Tensor& t) { return t.numel() ? t.data_ptr() : nullptr; }
 
+// memory distance between consecutive indices of dim in a dense tensor: the product of the sizes of the dims
+// laid out inside it (size-1 dims, whose strides are arbitrary, count for nothing)
+int64_t channel_step(const at::Tensor& x, int64_t dim) {
+    int64_t step = 1;
+    if (x.size(dim) <= 1) return step;
+    for (int64_t d = 0; d < x.dim(); ++d)
+        if (d != dim && x.size(d) > 1 && x.stride(d) < x.stride(dim)) step *= x.size(d);
+    return step;
+}
+
 // x, xref, yref, dy: dense tensors of one shape and layout (empty when unused); b: [x.size(dim)] or empty.
 std::tuple<at::Tensor, at::Tensor> bias_act(at::Tensor x, at::Tensor b, at::Tensor xref, at::Tensor yref,
                                             at::Tensor dy, int64_t grad, int64_t dim, int64_t act, double alpha,
@@ -39,7 +49,7 @@ std::tuple<at::Tensor, at::Tensor> bias_act(at::Tensor x, at::Tensor b, at::Tens
     at::Tensor db = want_db ? at::zeros({channels}, x.options().dtype(at::kDouble)) : at::Tensor();
     BiasActArgs args{data_or_null(x), has_bias ? b.data_ptr() : nullptr, data_or_null(xref), data_or_null(yref),
                      data_or_null(dy), y.data_ptr(), want_db ? db.data_ptr<double>() : nullptr, x.numel(),
-                     channels, has_bias ? x.stride(dim) : 1, int(grad), int(act), alpha, gain, clamp};
+                     channels, has_bias ? channel_step(x, dim) : 1, int(grad), int(act), alpha, gain, clamp};
     if (x.numel() > 0) {
         switch (x.scalar_type()) {
             case at::kFloat: insilico_ops::bias_act_cpu<float>(args); break;

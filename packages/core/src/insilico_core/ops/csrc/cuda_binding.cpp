@@ -26,6 +26,16 @@ CudaDtype cuda_dtype(const at::Tensor& x, const char* op) {
 
 const void* data_or_null(const at::Tensor& t) { return t.numel() ? t.data_ptr() : nullptr; }
 
+// memory distance between consecutive indices of dim in a dense tensor: the product of the sizes of the dims
+// laid out inside it (size-1 dims, whose strides are arbitrary, count for nothing)
+int64_t channel_step(const at::Tensor& x, int64_t dim) {
+    int64_t step = 1;
+    if (x.size(dim) <= 1) return step;
+    for (int64_t d = 0; d < x.dim(); ++d)
+        if (d != dim && x.size(d) > 1 && x.stride(d) < x.stride(dim)) step *= x.size(d);
+    return step;
+}
+
 void check(cudaError_t status, const char* op) {
     TORCH_CHECK(status == cudaSuccess, op, " (cuda): kernel launch failed: ", cudaGetErrorString(status));
 }
@@ -57,7 +67,7 @@ std::tuple<at::Tensor, at::Tensor> bias_act(at::Tensor x, at::Tensor b, at::Tens
     at::Tensor y = at::empty_like(x);
     BiasActArgs args{data_or_null(x), has_bias ? b.data_ptr() : nullptr, data_or_null(xref), data_or_null(yref),
                      data_or_null(dy), y.data_ptr(), nullptr, x.numel(), has_bias ? b.size(0) : 1,
-                     has_bias ? x.stride(dim) : 1, int(grad), int(act), alpha, gain, clamp};
+                     has_bias ? channel_step(x, dim) : 1, int(grad), int(act), alpha, gain, clamp};
     check(insilico_ops::launch_bias_act_cuda(args, dtype, c10::cuda::getCurrentCUDAStream()), "bias_act");
     if (!want_db) return {y, at::empty({0}, x.options())};
     std::vector<int64_t> dims;
