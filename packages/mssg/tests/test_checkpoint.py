@@ -103,9 +103,12 @@ G_ema = G_cls(**g_kwargs).eval().requires_grad_(False)
 with torch.no_grad():
     for p in G_ema.parameters():
         p.add_(0.1 * torch.randn_like(p))
+# sg2: MSSG's covariate-head D; sg3: a stock projection D (its init kwargs name no `conditioning`, as stock's)
+conditioning = "projection" if family == "sg3" else "aux"
 D = disc.Discriminator(c_dim=3, img_resolution=16, img_channels=1, channel_base=256, channel_max=16,
                        block_kwargs=dnnlib.EasyDict(freeze_layers=0), mapping_kwargs=dnnlib.EasyDict(),
-                       epilogue_kwargs=dnnlib.EasyDict(mbstd_group_size=4))
+                       epilogue_kwargs=dnnlib.EasyDict(mbstd_group_size=4), conditioning=conditioning)
+del D._init_kwargs["conditioning"]
 snapshot = dict(G=G, D=D, G_ema=G_ema, augment_pipe=None,
                 training_set_kwargs=dnnlib.EasyDict(class_name="training.dataset.MorphoMNISTDataset_causal",
                                                     path="/data/mnist_source1", use_labels=True,
@@ -156,7 +159,10 @@ def test_original_snapshot_loads_and_reproduces_outputs(tmp_path, family):
     assert not G_ema.training and not any(p.requires_grad for p in G_ema.parameters())
     torch.testing.assert_close(G_ema(ref["z"], ref["c"], truncation_psi=0.7, noise_mode="const"), ref["g"])
     torch.testing.assert_close(D(ref["img"], ref["c"]), ref["d"])
-    assert ref["d"].shape == (4, 4)
+    if family == "sg2":
+        assert D.conditioning == "aux" and ref["d"].shape == (4, 4)  # logit + 3 covariate predictions
+    else:
+        assert D.conditioning == "projection" and ref["d"].shape == (4, 1)
 
 
 class _Payload:
