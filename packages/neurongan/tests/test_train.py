@@ -89,5 +89,10 @@ def test_existing_run_is_not_overwritten_without_resume(tmp_path, tiny_neuron_fo
     weights = tmp_path / "again" / "weights"
     weights.mkdir(parents=True)
     (weights / "GenDisc_tiny.pth").write_bytes(b"")
-    with pytest.raises(ValueError, match="--resume"):
+    with pytest.raises(SystemExit, match="--resume"):
         _run(tmp_path, tiny_neuron_folder, "again", "--N_epochs_session", "1")
+
+
+def test_too_few_images_for_a_batch_is_a_clear_error(tmp_path, tiny_neuron_folder, tiny_config):
+    with pytest.raises(SystemExit, match="at least 8"):
+        _run(tmp_path, tiny_neuron_folder, "few", "--batch_size", "8", "--N_epochs_session", "1")

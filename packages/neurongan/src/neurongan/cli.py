@@ -89,13 +89,13 @@ def train_main(argv: list[str] | None = None) -> None:
         args["device"] = "default"
     try:
         config = build_config(config_file, args)
-    except (ValueError, FileNotFoundError) as error:
+        print(
+            f"neurongan-train: ID {config.ID}, checkpoint {config.checkpoint_path}, samples in "
+            f"{config.samples_sub_dir}"
+        )
+        train(config, show_progress=show_progress)
+    except (ValueError, FileNotFoundError) as error:  # bad configuration, data or checkpoint
         sys.exit(f"neurongan-train: {error}")
-    print(
-        f"neurongan-train: ID {config.ID}, checkpoint {config.checkpoint_path}, samples in "
-        f"{config.samples_sub_dir}"
-    )
-    train(config, show_progress=show_progress)
 
 
 def _find_weights(name: str) -> Path:
