@@ -167,3 +167,17 @@ def test_stored_latent_dim_is_used(tmp_path):
     D = DiscriminatorPG([4, 8], image_size_init=4)
     path = neurongan.save_checkpoint(tmp_path / "ex.pth", G, D, epoch=0, lr=1e-4)
     assert neurongan.load_generator(path).latent_dim == 64
+
+
+def test_losses_may_be_given_as_four_series_in_the_original_order(tmp_path):
+    G, D = _tiny_pair(4, 1.0)
+    path = neurongan.save_checkpoint(tmp_path / "l.pth", G, D, 2, 1e-4, ([1, 2], [3, 4], [5, 6], [7, 8]))
+    data = neurongan.load_checkpoint(path)
+    assert [data[k].tolist() for k in ("Loss_real", "Loss_fake", "Loss_G", "Loss_D")] == [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+        [7, 8],
+    ]
+    with pytest.raises(ValueError, match="4 series"):
+        neurongan.save_checkpoint(tmp_path / "m.pth", G, D, 2, 1e-4, ([1, 2],))

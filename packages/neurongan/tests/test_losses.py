@@ -74,6 +74,8 @@ def test_gradient_penalty_by_hand():
     got = gradient_penalty(G, QuadraticCritic(), real, z=z, t=t, lam=2.0)
     assert got.item() == pytest.approx(2.0 * expected, rel=1e-5)
     assert gradient_penalty(G, QuadraticCritic(), real, z=z, t=t, lam=0.0).item() == 0.0
+    flat_t = gradient_penalty(G, QuadraticCritic(), real, z=z, t=t.flatten(), lam=2.0)
+    assert flat_t.item() == got.item()
 
 
 def test_gradient_penalty_trains_the_critic():

@@ -36,6 +36,7 @@ from insilico_core.train import atomic_save
 from .models import DiscriminatorPG, GeneratorPG
 
 CheckpointSource = str | os.PathLike[str] | Mapping[str, Any]
+LossSeries = Mapping[str, Sequence[float] | np.ndarray] | Sequence[Sequence[float] | np.ndarray]
 
 LOSS_KEYS = ("Loss_real", "Loss_fake", "Loss_G", "Loss_D")
 _REQUIRED = {
@@ -182,15 +183,22 @@ def checkpoint_dict(
     D: DiscriminatorPG,
     epoch: int,
     lr: float,
-    losses: Mapping[str, Sequence[float] | np.ndarray] | None = None,
+    losses: LossSeries | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The original checkpoint dict (keys and order of ``utils.Checkpointer.save_state``) plus ``extra``.
 
-    ``losses`` maps ``Loss_real``/``Loss_fake``/``Loss_G``/``Loss_D`` to per-epoch values (truncated or
-    zero-padded to ``epoch`` entries, float64 as the original's numpy arrays).
+    ``losses`` maps ``Loss_real``/``Loss_fake``/``Loss_G``/``Loss_D`` to per-epoch values, or lists the four
+    series in that order (truncated or zero-padded to ``epoch`` entries, float64 as the original's numpy
+    arrays).
     """
-    losses = losses or {}
+    losses = losses if losses is not None else {}
+    if not isinstance(losses, Mapping):
+        if len(losses) != len(LOSS_KEYS):
+            raise ValueError(
+                f"losses must map {', '.join(LOSS_KEYS)} to series, or be 4 series in that order"
+            )
+        losses = dict(zip(LOSS_KEYS, losses, strict=True))
     unknown = set(losses) - set(LOSS_KEYS)
     if unknown:
         raise ValueError(f"unknown loss series {sorted(unknown)}; expected {', '.join(LOSS_KEYS)}")
@@ -222,7 +230,7 @@ def save_checkpoint(
     D: DiscriminatorPG,
     epoch: int,
     lr: float,
-    losses: Mapping[str, Sequence[float] | np.ndarray] | None = None,
+    losses: LossSeries | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> Path:
     """Atomically write :func:`checkpoint_dict` to ``path`` (readable by the original code and by ours)."""

@@ -79,7 +79,9 @@ def gradient_penalty(
     fake = _generate_detached(G, _latents(G, z, batch, real.device))
     if t is None:
         t = torch.rand((batch, 1, 1, 1), device=real.device)
-    x_hat = (t.to(real.device) * real + (1 - t.to(real.device)) * fake).requires_grad_(True)
+    t = t.reshape(batch, *([1] * (real.ndim - 1)))  # accept [B] as well as [B, 1, 1, 1]
+    t = t.to(real.device)
+    x_hat = (t * real + (1 - t) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
     return lam * (grad.flatten(1).norm(2, dim=1) - 1).square().mean()
 
