@@ -1,4 +1,5 @@
-"""Custom ops of the StyleGAN family: fused bias + activation (``bias_act``) and upfirdn2d resampling.
+"""Custom ops of the StyleGAN family: fused bias + activation (``bias_act``), upfirdn2d resampling, and
+StyleGAN3's ``filtered_lrelu`` (a composition of the two).
 
 Every op has three backends: ``ref`` (pure PyTorch, any device and dtype, always there, the tests' oracle),
 ``cpu`` (C++ kernels, float32/float64/bfloat16) and ``cuda`` (CUDA kernels, float16/float32/float64). The
@@ -10,6 +11,7 @@ best backend for the tensor; ``INSILICO_OPS=ref`` forces the reference. ``status
 
 from insilico_core.ops._build import BackendStatus, build, cache_dir, status
 from insilico_core.ops.bias_act import ACTIVATIONS, bias_act
+from insilico_core.ops.filtered_lrelu import filtered_lrelu
 from insilico_core.ops.rosinality import FusedLeakyReLU, fused_leaky_relu, upfirdn2d_rosinality
 from insilico_core.ops.upfirdn2d import downsample2d, filter2d, setup_filter, upfirdn2d, upsample2d
 
@@ -22,6 +24,7 @@ __all__ = [
     "cache_dir",
     "downsample2d",
     "filter2d",
+    "filtered_lrelu",
     "fused_leaky_relu",
     "setup_filter",
     "status",
