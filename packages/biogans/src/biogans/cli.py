@@ -54,6 +54,15 @@ def run(options: argparse.Namespace) -> None:
     random.seed(options.random_seed)
     torch.manual_seed(options.random_seed)
     device = resolve_device("cuda" if options.cuda else options.device)
+    if (
+        options.precision == "bf16"
+        and device.type == "cpu"
+        and "AVX512" not in torch.backends.cpu.get_cpu_capability()
+    ):
+        print(
+            "warning: this CPU has no bf16 instructions; --precision bf16 will be much slower than fp32",
+            file=sys.stderr,
+        )
     image_size = (options.image_height, options.image_width)
     mode = options.mode
     if options.dataset_type == "fake-multichannel" and not options.red_nn_file:

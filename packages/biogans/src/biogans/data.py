@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from insilico_core.data import read_image
 from insilico_core.train.seeding import seeded_loader_kwargs
+from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 #: image suffixes the folder datasets read
@@ -155,8 +156,9 @@ class FolderCachedDataset(Dataset):
 
 
 class FolderDataset(FolderCachedDataset):
-    """``folder`` (torchvision ImageFolder in the original): like ``folder-cached`` but images are resized to
-    ``image_size`` and centre-cropped when they differ, and decoded on every access."""
+    """``folder`` (torchvision ImageFolder in the original): like ``folder-cached`` but decoded on each access,
+    and images of another size are resized to ``image_size`` (bilinear; the original's Scale((W, H)) followed
+    by a centre crop of the same size)."""
 
     def __init__(
         self, root: str | Path, random_flips: bool = True, image_size: tuple[int, int] | None = None
@@ -170,8 +172,6 @@ class FolderDataset(FolderCachedDataset):
         image = read_rgb_uint8(self.samples[index][0])
         if self.image_size is None or tuple(image.shape[1:]) == tuple(self.image_size):
             return image
-        from PIL import Image
-
         height, width = self.image_size
         resized = Image.fromarray(image.transpose(1, 2, 0)).resize((width, height), Image.BILINEAR)
         return np.asarray(resized).transpose(2, 0, 1)
