@@ -156,7 +156,7 @@ class FolderCachedDataset(Dataset):
 
 
 class FolderDataset(FolderCachedDataset):
-    """``folder`` (torchvision ImageFolder in the original): like ``folder-cached`` but decoded on each access,
+    """``folder`` (ImageFolder in the original): like ``folder-cached`` but decoded on each access,
     and images of another size are resized to ``image_size`` (bilinear; the original's Scale((W, H)) followed
     by a centre crop of the same size)."""
 
