@@ -98,7 +98,7 @@ def test_build_model_consumes_random_numbers_as_main_py():
     # weights_init: N(0, 0.02) convolutions, N(1, 0.02) BatchNorm weights, zero BatchNorm biases
     conv = G.main[0].weight.detach()
     assert abs(float(conv.std()) - 0.02) < 0.005
-    assert torch.all(G.main[1].bias == 0) and abs(float(G.main[1].weight.mean()) - 1) < 0.02
+    assert torch.all(G.main[1].bias == 0) and abs(float(G.main[1].weight.detach().mean()) - 1) < 0.02
 
 
 def test_model_types_are_case_insensitive_and_exact():
