@@ -15,7 +15,7 @@ import torch
 from . import weights as weights_registry
 
 DISTRIBUTION_METRICS = ("fid", "kid", "is", "fid-multistylegan", "is-multistylegan", "fvd")
-PAIRED_METRICS = ("ssim", "psnr", "lpips-alex", "lpips-vgg")
+PAIRED_METRICS = ("ssim", "psnr", "lpips-alex", "lpips-vgg", "lpips-squeeze")
 
 
 @click.command("metrics")
@@ -66,6 +66,7 @@ def metrics(
                           of frames (name order) or a multi-page TIFF
     ssim, psnr            paired by file name; data range: the pixel type's full scale, as scikit-image
     lpips-alex, lpips-vgg paired by file name, LPIPS v0.1
+    lpips-squeeze         paired by file name, LPIPS v0.1 on SqueezeNet 1.1 (MSSG's, torchmetrics')
     """
     from ..train import resolve_device
 

@@ -93,6 +93,15 @@ REGISTRY: dict[str, WeightsFile] = {
             "LPIPS v0.1 linear heads for VGG16 (published as lpips/weights/v0.1/vgg.pth)",
         ),
         WeightsFile(
+            "lpips-squeeze",
+            "lpips-v0.1-squeeze.pth",
+            "https://github.com/richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.1/squeeze.pth",
+            "sha256",
+            "4a5350f23600cb79923ce65bb07cbf57dca461329894153e05a1346bd531cf76",
+            "LPIPS v0.1 linear heads for SqueezeNet 1.1 (published as lpips/weights/v0.1/squeeze.pth); "
+            "MSSG's LPIPS (torchmetrics net_type='squeeze')",
+        ),
+        WeightsFile(
             "alexnet-torchvision",
             "alexnet-owt-7be5be79.pth",
             "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
@@ -107,6 +116,14 @@ REGISTRY: dict[str, WeightsFile] = {
             "sha256-prefix",
             "397923af",
             "torchvision ImageNet VGG16; the LPIPS 'vgg' backbone",
+        ),
+        WeightsFile(
+            "squeezenet1_1-torchvision",
+            "squeezenet1_1-b8a52dc0.pth",
+            "https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth",
+            "sha256-prefix",
+            "b8a52dc0",
+            "torchvision ImageNet SqueezeNet 1.1; the LPIPS 'squeeze' backbone",
         ),
     )
 }
