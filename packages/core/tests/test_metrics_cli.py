@@ -48,6 +48,8 @@ def test_registry_lists_every_network_file():
         "i3d-rgb-imagenet",
         "lpips-alex",
         "lpips-vgg",
+        "lpips-squeeze",
+        "squeezenet1_1-torchvision",
         "alexnet-torchvision",
         "vgg16-torchvision",
     }
