@@ -148,6 +148,9 @@ class Trainer:
             )
         generator = Generator(config=self.generator_config).to(self.device)
         discriminator = Discriminator(config=self.discriminator_config, no_rfp=True).to(self.device)
+        if self.info.is_main:
+            print(f"Generator parameters: {sum(p.numel() for p in generator.parameters())}")
+            print(f"Discriminator parameters: {sum(p.numel() for p in discriminator.parameters())}")
         # The GFP main convolutions never reach the output (original wiring): freeze them so DDP does not wait
         # for their gradients; they receive none in the original either.
         generator.main_convolutions_2.requires_grad_(False)
