@@ -151,6 +151,14 @@ def test_numpy_under_numpy1_names(tmp_path, zip_format):
     _assert_numpy_payload(load_torch_file(path, allow_numpy=True))
 
 
+def test_allow_numpy_reads_empty_arrays(tmp_path):
+    """An empty array (a loss series at epoch 0 in neuron-gan files) pickles its buffer as ``bytes()``."""
+    path = tmp_path / "empty.pth"
+    torch.save({"Loss_real": np.zeros(0, dtype=np.float64)}, path)
+    loaded = load_torch_file(path, allow_numpy=True)
+    assert loaded["Loss_real"].shape == (0,) and loaded["Loss_real"].dtype == np.float64
+
+
 def test_allow_numpy_does_not_stay_enabled(tmp_path):
     path = tmp_path / "numpy.pth"
     torch.save(_numpy_payload(), path)

@@ -60,9 +60,7 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: Any = "cpu", tru
     if trust:
         data = torch.load(path, map_location=map_location, weights_only=False)
     else:
-        # an empty numpy array (a loss series at epoch 0) pickles its empty buffer as ``bytes()``
-        with torch.serialization.safe_globals([bytes]):
-            data = load_torch_file(path, allow_numpy=True, map_location=map_location)
+        data = load_torch_file(path, allow_numpy=True, map_location=map_location)
     if not isinstance(data, Mapping):
         raise ValueError(
             f"{path} is not a neuron-gan checkpoint: it holds a {type(data).__name__}, not a dict"

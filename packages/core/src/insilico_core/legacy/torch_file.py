@@ -26,9 +26,12 @@ _GLOBAL_IN_MESSAGE = re.compile(r"GLOBAL ([\w.]+)")
 
 
 def _numpy_safe_globals() -> list[Any]:
-    """``torch.serialization.safe_globals`` entries: ``(object, dotted name)`` pairs and dtype classes."""
+    """``torch.serialization.safe_globals`` entries: ``(object, dotted name)`` pairs and dtype classes.
+
+    ``bytes`` is among them because an empty array pickles its (empty) data buffer as a call ``bytes()``.
+    """
     named = [(obj, name) for name, obj in numpy_pickle_globals().items()]
-    return named + numpy_dtype_classes()
+    return [*named, *numpy_dtype_classes(), bytes]
 
 
 def load_torch_file(path: str | Path, allow_numpy: bool = False, map_location: MapLocation = "cpu") -> Any:
