@@ -85,8 +85,8 @@ def test_build_model_consumes_random_numbers_as_main_py():
     torch.manual_seed(5)
     G, D = biogans.build_model("DCGAN", "GAN", **{k: TINY[k] for k in ("image_size", "nz", "ngf")}, ndf=8)
     torch.manual_seed(5)
-    G2 = biogans.models.construct_generator("DCGAN", TINY["image_size"], TINY["nz"], TINY["ngf"])
-    D2 = biogans.models.construct_discriminator("DCGAN", TINY["image_size"], 2, 8)
+    G2 = biogans.build_generator("DCGAN", TINY["image_size"], TINY["nz"], TINY["ngf"], original_init=False)
+    D2 = biogans.build_discriminator("DCGAN", TINY["image_size"], 2, 8, original_init=False)
     G2.apply(biogans.models.weights_init)
     D2.apply(biogans.models.weights_init)
     for a, b in zip(
@@ -95,6 +95,10 @@ def test_build_model_consumes_random_numbers_as_main_py():
         strict=True,
     ):
         assert torch.equal(a, b)
+    # initialising G before constructing D draws other numbers for G
+    torch.manual_seed(5)
+    G3 = biogans.build_generator("DCGAN", TINY["image_size"], TINY["nz"], TINY["ngf"])
+    assert not torch.equal(G3.main[0].weight, G.main[0].weight)
     # weights_init: N(0, 0.02) convolutions, N(1, 0.02) BatchNorm weights, zero BatchNorm biases
     conv = G.main[0].weight.detach()
     assert abs(float(conv.std()) - 0.02) < 0.005

@@ -31,12 +31,24 @@ from torch import nn
 from .models import (
     MODEL_TYPES,
     OriginallyNamedSequential,
+    build_discriminator,
+    build_generator,
     canonical_model_type,
-    construct_discriminator,
-    construct_generator,
 )
 
 _BATCH_COUNTER = "num_batches_tracked"
+#: the constructor arguments of each network, as named in a model configuration
+_NETWORK_ARGUMENTS = {
+    "generator": ("image_size", "nz", "ngf", "nc", "n_classes", "red_portion", "n_extra_layers"),
+    "discriminator": ("image_size", "nc", "ndf", "n_classes", "n_extra_layers", "use_batch_norm"),
+}
+
+
+def _network_from_config(network: str, model_type: str, config: Mapping[str, Any]) -> nn.Module:
+    """The ``network`` ('generator' or 'discriminator') of ``model_type`` sized by ``config`` (other keys
+    ignored), left at PyTorch's default initialisation since a state dict is loaded into it next."""
+    build = build_generator if network == "generator" else build_discriminator
+    return build(model_type, **{k: config[k] for k in _NETWORK_ARGUMENTS[network]}, original_init=False)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -319,12 +331,7 @@ def load_original_checkpoint(path: str | Path, model_type: str | None = None, **
             raise ValueError(f"{path}: the file holds a {inferred_type} {network}, not a {wanted} one")
         inferred_type = wanted
     config.update(overrides)
-    if network == "generator":
-        keys = ("image_size", "nz", "ngf", "nc", "n_classes", "red_portion", "n_extra_layers")
-        model = construct_generator(inferred_type, **{k: config[k] for k in keys})
-    else:
-        keys = ("image_size", "nc", "ndf", "n_classes", "n_extra_layers", "use_batch_norm")
-        model = construct_discriminator(inferred_type, **{k: config[k] for k in keys})
+    model = _network_from_config(network, inferred_type, config)
     try:
         model.load_state_dict(convert_original_state_dict(state, model))
     except ValueError as error:
@@ -393,25 +400,8 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, An
     model_type = config["model_type"]
     if model_type not in MODEL_TYPES:
         raise ValueError(f"{path}: unknown model type {model_type!r} in meta")
-    netG = construct_generator(
-        model_type,
-        tuple(config["image_size"]),
-        config["nz"],
-        config["ngf"],
-        config["nc"],
-        config["n_classes"],
-        config["red_portion"],
-        config["n_extra_layers"],
-    )
-    netD = construct_discriminator(
-        model_type,
-        tuple(config["image_size"]),
-        config["nc"],
-        config["ndf"],
-        config["n_classes"],
-        config["n_extra_layers"],
-        config["use_batch_norm"],
-    )
+    netG = _network_from_config("generator", model_type, config)
+    netD = _network_from_config("discriminator", model_type, config)
     netG.load_state_dict(state["netG"])
     netD.load_state_dict(state["netD"])
     return {**state, "netG": netG.eval(), "netD": netD.eval()}

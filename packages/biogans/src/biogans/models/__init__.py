@@ -17,8 +17,6 @@ from .factory import (
     build_generator,
     build_model,
     canonical_model_type,
-    construct_discriminator,
-    construct_generator,
     image_channels,
     weights_init,
 )
@@ -42,8 +40,6 @@ __all__ = [
     "build_generator",
     "build_model",
     "canonical_model_type",
-    "construct_discriminator",
-    "construct_generator",
     "image_channels",
     "weights_init",
 ]

@@ -66,54 +66,6 @@ def weights_init(module: nn.Module) -> None:
         module.bias.data.fill_(0)
 
 
-def construct_generator(
-    model_type: str,
-    image_size: int | tuple[int, int] = (48, 80),
-    nz: int = 100,
-    ngf: int = 64,
-    nc: int = 2,
-    n_classes: int = 6,
-    red_portion: float = 0.5,
-    n_extra_layers: int = 0,
-) -> nn.Module:
-    """The generator of ``model_type`` with PyTorch's default initialisation (see :func:`build_generator`)."""
-    kind = canonical_model_type(model_type)
-    channels = image_channels(kind, nc, n_classes)
-    if kind in CONDITIONAL_TYPES and n_extra_layers:
-        raise ValueError(f"{kind} generators have no extra layers (the original ignores n_extra_layers)")
-    if kind in ("DCGAN", "DCGAN-multichannel"):
-        return DCGANGenerator(image_size, nz, channels, ngf, n_extra_layers, red_portion=None)
-    if kind in ("DCGAN-sep", "DCGAN-sep-multichannel"):
-        return DCGANGenerator(image_size, nz, channels, ngf, n_extra_layers, red_portion=red_portion)
-    if kind == "DCGAN-star-shaped":
-        return StarShapedGenerator(image_size, nz, channels, ngf, n_classes, red_portion=red_portion)
-    return IndependentGenerators(
-        image_size,
-        nz,
-        channels,
-        ngf,
-        n_classes,
-        red_portion=red_portion if kind == "DCGAN-sep-independent" else None,
-    )
-
-
-def construct_discriminator(
-    model_type: str,
-    image_size: int | tuple[int, int] = (48, 80),
-    nc: int = 2,
-    ndf: int = 64,
-    n_classes: int = 6,
-    n_extra_layers: int = 0,
-    use_batch_norm: bool = True,
-) -> nn.Module:
-    """The discriminator of ``model_type`` with PyTorch's default initialisation."""
-    kind = canonical_model_type(model_type)
-    channels = image_channels(kind, nc, n_classes)
-    if kind in CONDITIONAL_TYPES:
-        return StarShapedDiscriminator(image_size, channels, ndf, n_classes, n_extra_layers, use_batch_norm)
-    return DCGANDiscriminator(image_size, channels, ndf, n_extra_layers, use_batch_norm)
-
-
 def build_generator(
     model_type: str,
     image_size: int | tuple[int, int] = (48, 80),
@@ -123,18 +75,36 @@ def build_generator(
     n_classes: int = 6,
     red_portion: float = 0.5,
     n_extra_layers: int = 0,
+    original_init: bool = True,
 ) -> nn.Module:
     """The generator of ``model_type``, initialised as the original (construction, then ``weights_init``),
-    consuming the global torch RNG in the original's order.
+    consuming the global torch RNG in the original's order; ``original_init=False`` leaves PyTorch's
+    default initialisation (for loading weights, or to run ``weights_init`` later as :func:`build_model`).
 
     ``forward(z, i_class=None)``: z ``[B, nz, 1, 1]`` -> ``[B, nc, H, W]`` (joint and multi-channel
     types) or ``[n_classes, B, 2, H, W]`` / ``[B, 2, H, W]`` for class ``i_class`` (conditional types).
     ``red_portion`` is used by the separable types only.
     """
-    generator = construct_generator(
-        model_type, image_size, nz, ngf, nc, n_classes, red_portion, n_extra_layers
-    )
-    return generator.apply(weights_init)
+    kind = canonical_model_type(model_type)
+    channels = image_channels(kind, nc, n_classes)
+    if kind in CONDITIONAL_TYPES and n_extra_layers:
+        raise ValueError(f"{kind} generators have no extra layers (the original ignores n_extra_layers)")
+    if kind in ("DCGAN", "DCGAN-multichannel"):
+        generator = DCGANGenerator(image_size, nz, channels, ngf, n_extra_layers, red_portion=None)
+    elif kind in ("DCGAN-sep", "DCGAN-sep-multichannel"):
+        generator = DCGANGenerator(image_size, nz, channels, ngf, n_extra_layers, red_portion=red_portion)
+    elif kind == "DCGAN-star-shaped":
+        generator = StarShapedGenerator(image_size, nz, channels, ngf, n_classes, red_portion=red_portion)
+    else:
+        generator = IndependentGenerators(
+            image_size,
+            nz,
+            channels,
+            ngf,
+            n_classes,
+            red_portion=red_portion if kind == "DCGAN-sep-independent" else None,
+        )
+    return generator.apply(weights_init) if original_init else generator
 
 
 def build_discriminator(
@@ -145,13 +115,20 @@ def build_discriminator(
     n_classes: int = 6,
     n_extra_layers: int = 0,
     use_batch_norm: bool = True,
+    original_init: bool = True,
 ) -> nn.Module:
     """The discriminator of ``model_type`` (DCGAN_D, or one per class for conditional types), initialised as
-    the original. Images ``[B, nc, H, W]`` -> ``[B]`` or ``[n_classes, B, 2, H, W]`` -> ``[n_classes, B]``."""
-    discriminator = construct_discriminator(
-        model_type, image_size, nc, ndf, n_classes, n_extra_layers, use_batch_norm
-    )
-    return discriminator.apply(weights_init)
+    the original unless ``original_init=False`` (PyTorch's default initialisation).
+    Images ``[B, nc, H, W]`` -> ``[B]`` or ``[n_classes, B, 2, H, W]`` -> ``[n_classes, B]``."""
+    kind = canonical_model_type(model_type)
+    channels = image_channels(kind, nc, n_classes)
+    if kind in CONDITIONAL_TYPES:
+        discriminator = StarShapedDiscriminator(
+            image_size, channels, ndf, n_classes, n_extra_layers, use_batch_norm
+        )
+    else:
+        discriminator = DCGANDiscriminator(image_size, channels, ndf, n_extra_layers, use_batch_norm)
+    return discriminator.apply(weights_init) if original_init else discriminator
 
 
 def build_model(
@@ -171,10 +148,10 @@ def build_model(
     from ..losses import canonical_algorithm
 
     use_batch_norm = canonical_algorithm(algorithm) != "WGAN-GP"
-    generator = construct_generator(
-        model_type, image_size, nz, ngf, nc, n_classes, red_portion, n_extra_layers
+    generator = build_generator(
+        model_type, image_size, nz, ngf, nc, n_classes, red_portion, n_extra_layers, original_init=False
     )
-    discriminator = construct_discriminator(
-        model_type, image_size, nc, ndf, n_classes, n_extra_layers, use_batch_norm
+    discriminator = build_discriminator(
+        model_type, image_size, nc, ndf, n_classes, n_extra_layers, use_batch_norm, original_init=False
     )
     return generator.apply(weights_init), discriminator.apply(weights_init)
