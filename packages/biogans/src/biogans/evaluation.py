@@ -17,7 +17,7 @@ import torch
 from insilico_core.metrics import C2STResult, c2st
 from torch import nn
 
-from .models import CONDITIONAL_TYPES, MULTICHANNEL_TYPES, construct_discriminator, weights_init
+from .models import CONDITIONAL_TYPES, MULTICHANNEL_TYPES, build_discriminator
 from .train_step import latent_noise
 
 
@@ -49,7 +49,7 @@ def classifier_factory(
     classifier_type = "DCGAN-star-shaped" if conditional else "DCGAN"
 
     def build() -> nn.Module:
-        D = construct_discriminator(
+        return build_discriminator(
             classifier_type,
             image_size,
             2,
@@ -58,7 +58,6 @@ def classifier_factory(
             n_extra_layers,
             use_batch_norm=algorithm != "WGAN-GP",
         )
-        return D.apply(weights_init)
 
     return build
 
@@ -72,48 +71,6 @@ def generator_sampler(G: nn.Module, nz: int, device: torch.device) -> Callable[[
             return G(latent_noise(n, nz, device))
 
     return sample
-
-
-def c2st_generated_vs_real(
-    G: nn.Module,
-    classifier: Callable[[], nn.Module],
-    train_real,
-    test_real,
-    algorithm: str,
-    nz: int,
-    num_iter: int = 5000,
-    batch_size: int = 64,
-    optimizer: str | None = None,
-    lr: float | None = None,
-    betas: tuple[float, float] | None = None,
-    wgan_clamp: tuple[float, float] = (-0.01, 0.01),
-    wgangp_lambda: float = 10.0,
-    seed: int = 0,
-    device: str | torch.device = "cpu",
-) -> C2STResult:
-    """C2ST of G's samples against real data: train on (``train_real``, fresh fakes), score on
-    (``test_real`` 5 passes, a fresh fake batch per real batch). Real sources: iterables of image batches
-    in [-1, 1] (e.g. :class:`ImageBatches`) or tensors."""
-    device = torch.device(device)
-    sampler = generator_sampler(G, nz, device)
-    return c2st(
-        classifier,
-        train_real,
-        sampler,
-        test_real,
-        sampler,
-        loss=algorithm.casefold(),
-        num_iter=num_iter,
-        batch_size=batch_size,
-        optimizer=optimizer,
-        lr=lr,
-        betas=betas,
-        wgan_clamp=wgan_clamp,
-        wgangp_lambda=wgangp_lambda,
-        random_flips=False,
-        seed=seed,
-        device=device,
-    )
 
 
 def c2st_real_vs_real(
@@ -133,7 +90,8 @@ def c2st_real_vs_real(
     seed: int = 0,
     device: str | torch.device = "cpu",
 ) -> C2STResult:
-    """C2ST of two real samples (Table 1): A plays "real", B "fake"; scored until either held-out set ends."""
+    """C2ST of two samples (Table 1: two real ones): A plays "real", B "fake"; scored until either held-out
+    set ends. B may also be a sampler ``n -> batch`` (see :func:`c2st_generated_vs_real`)."""
     return c2st(
         classifier,
         train_a,
@@ -151,6 +109,28 @@ def c2st_real_vs_real(
         random_flips=False,
         seed=seed,
         device=device,
+    )
+
+
+def c2st_generated_vs_real(
+    G: nn.Module,
+    classifier: Callable[[], nn.Module],
+    train_real,
+    test_real,
+    algorithm: str,
+    nz: int,
+    device: str | torch.device = "cpu",
+    **options,
+) -> C2STResult:
+    """C2ST of G's samples against real data: train on (``train_real``, fresh fakes), score on
+    (``test_real`` 5 passes, a fresh fake batch per real batch). Real sources: iterables of image batches
+    in [-1, 1] (e.g. :class:`ImageBatches`) or tensors. ``options``: the training settings of
+    :func:`c2st_real_vs_real` (``num_iter``, ``batch_size``, ``optimizer``, ``lr``, ``betas``,
+    ``wgan_clamp``, ``wgangp_lambda``, ``seed``)."""
+    device = torch.device(device)
+    sampler = generator_sampler(G, nz, device)
+    return c2st_real_vs_real(
+        classifier, train_real, sampler, test_real, sampler, algorithm, device=device, **options
     )
 
 
