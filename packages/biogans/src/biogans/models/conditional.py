@@ -11,8 +11,20 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .dcgan import DCGANDiscriminator, DCGANGenerator
+from .dcgan import DCGANDiscriminator, DCGANGenerator, as_latent
 from .geometry import as_image_size, generator_geometry
+
+
+def check_n_classes(n_classes: int) -> None:
+    """ValueError unless there is at least one class."""
+    if n_classes < 1:
+        raise ValueError(f"n_classes must be >= 1, got {n_classes}")
+
+
+def check_class_index(i_class: int | None, n_classes: int) -> None:
+    """ValueError unless ``i_class`` is None (all classes) or a class index in [0, n_classes)."""
+    if i_class is not None and not 0 <= i_class < n_classes:
+        raise ValueError(f"i_class must be in [0, {n_classes}), got {i_class}")
 
 
 class StarShapedBlock(nn.Module):
@@ -104,8 +116,7 @@ class StarShapedGenerator(nn.Module):
             )
         if nc != 2:
             raise ValueError(f"the star-shaped generator makes 2-channel (red, green) images; got nc={nc}")
-        if n_classes < 1:
-            raise ValueError(f"n_classes must be >= 1, got {n_classes}")
+        check_n_classes(n_classes)
         self.image_size = as_image_size(image_size)
         self.nz, self.nc, self.ngf, self.n_classes, self.red_portion = nz, nc, ngf, n_classes, red_portion
         self.nz_red = int(nz * red_portion)
@@ -125,12 +136,8 @@ class StarShapedGenerator(nn.Module):
         self.main = nn.ModuleList(blocks)
 
     def forward(self, z: torch.Tensor, i_class: int | None = None) -> torch.Tensor:
-        if z.dim() == 2:
-            z = z[:, :, None, None]
-        if z.dim() != 4 or z.shape[1] != self.nz:
-            raise ValueError(f"expected z of shape [B, {self.nz}, 1, 1], got {tuple(z.shape)}")
-        if i_class is not None and not 0 <= i_class < self.n_classes:
-            raise ValueError(f"i_class must be in [0, {self.n_classes}), got {i_class}")
+        z = as_latent(z, self.nz)
+        check_class_index(i_class, self.n_classes)
         red, green = z[:, : self.nz_red], z[:, self.nz_red :]
         if i_class is None:
             green = [green] * self.n_classes
@@ -155,17 +162,15 @@ class IndependentGenerators(nn.Module):
         red_portion: float | None = None,
     ) -> None:
         super().__init__()
-        if n_classes < 1:
-            raise ValueError(f"n_classes must be >= 1, got {n_classes}")
+        check_n_classes(n_classes)
         self.n_classes, self.nz, self.nc, self.red_portion = n_classes, nz, nc, red_portion
         self.main = nn.ModuleList(
             DCGANGenerator(image_size, nz, nc, ngf, red_portion=red_portion) for _ in range(n_classes)
         )
 
     def forward(self, z: torch.Tensor, i_class: int | None = None) -> torch.Tensor:
+        check_class_index(i_class, self.n_classes)
         if i_class is not None:
-            if not 0 <= i_class < self.n_classes:
-                raise ValueError(f"i_class must be in [0, {self.n_classes}), got {i_class}")
             return self.main[i_class](z)
         return torch.stack([generator(z) for generator in self.main], 0)
 
@@ -187,8 +192,7 @@ class StarShapedDiscriminator(nn.Module):
         use_batch_norm: bool = True,
     ) -> None:
         super().__init__()
-        if n_classes < 1:
-            raise ValueError(f"n_classes must be >= 1, got {n_classes}")
+        check_n_classes(n_classes)
         self.n_classes = n_classes
         self.main = nn.ModuleList(
             DCGANDiscriminator(image_size, nc, ndf, n_extra_layers, use_batch_norm) for _ in range(n_classes)

@@ -14,6 +14,15 @@ from .geometry import as_image_size, discriminator_final_size, generator_geometr
 from .layers import OriginallyNamedSequential, RedFirstSeparableConv
 
 
+def as_latent(z: torch.Tensor, nz: int) -> torch.Tensor:
+    """``z`` ``[B, nz]`` or ``[B, nz, 1, 1]`` as ``[B, nz, 1, 1]``; ValueError for any other shape."""
+    if z.dim() == 2:
+        z = z[:, :, None, None]
+    if z.dim() != 4 or z.shape[1] != nz:
+        raise ValueError(f"expected z of shape [B, {nz}, 1, 1], got {tuple(z.shape)}")
+    return z
+
+
 class DCGANGenerator(nn.Module):
     """DCGAN_G: z ``[B, nz, 1, 1]`` -> images ``[B, nc, H, W]`` in (-1, 1).
 
@@ -90,11 +99,7 @@ class DCGANGenerator(nn.Module):
         """``z`` ``[B, nz, 1, 1]`` (or ``[B, nz]``) -> ``[B, nc, H, W]``; ``i_class`` must be None."""
         if i_class is not None:
             raise ValueError("an unconditional DCGAN generator takes no i_class")
-        if z.dim() == 2:
-            z = z[:, :, None, None]
-        if z.dim() != 4 or z.shape[1] != self.nz:
-            raise ValueError(f"expected z of shape [B, {self.nz}, 1, 1], got {tuple(z.shape)}")
-        return self.main(z)
+        return self.main(as_latent(z, self.nz))
 
 
 class DCGANDiscriminator(nn.Module):
