@@ -132,15 +132,23 @@ class FolderCachedDataset(Dataset):
         cache: dict[Path, np.ndarray] | None = None,
     ) -> None:
         self.root = Path(root)
-        self.classes, self.samples = class_samples(self.root)
+        self.classes, self.samples = self._find_samples()
         self.class_to_idx = {name: i for i, name in enumerate(self.classes)}
         self.random_flips = random_flips
         self.image_size = image_size
         self.cache = cache if cache is not None else {}
+        self._decode(num_workers)
+
+    def _find_samples(self) -> tuple[list[str], list[tuple[Path, int]]]:
+        """(class names, [(image path, class index)]) of the dataset's root."""
+        return class_samples(self.root)
+
+    def _decode(self, num_workers: int) -> None:
+        """Decode every image not yet in the cache; ValueError if the first one has the wrong size."""
         missing = [p for p, _ in self.samples if p not in self.cache]
         self.cache.update(read_images(missing, num_workers))
         first = self.samples[0][0]
-        _check_size(first, self.cache[first], image_size)
+        _check_size(first, self.cache[first], self.image_size)
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -163,10 +171,10 @@ class FolderDataset(FolderCachedDataset):
     def __init__(
         self, root: str | Path, random_flips: bool = True, image_size: tuple[int, int] | None = None
     ):
-        self.root = Path(root)
-        self.classes, self.samples = class_samples(self.root)
-        self.class_to_idx = {name: i for i, name in enumerate(self.classes)}
-        self.random_flips, self.image_size, self.cache = random_flips, image_size, {}
+        super().__init__(root, random_flips, image_size)
+
+    def _decode(self, num_workers: int) -> None:
+        """Nothing up front: images are decoded on each access."""
 
     def image(self, index: int) -> np.ndarray:
         image = read_rgb_uint8(self.samples[index][0])
@@ -197,28 +205,19 @@ class ConditionalCachedDataset:
         self.class_datasets: dict[str, Dataset] = {}
         for name in self.classes:
             folder = self.root / name
-            if any(entry.is_dir() for entry in folder.iterdir()):
-                self.class_datasets[name] = FolderCachedDataset(folder, random_flips, image_size, num_workers)
-            else:
-                self.class_datasets[name] = _SingleClassDataset(folder, random_flips, image_size, num_workers)
+            nested = any(entry.is_dir() for entry in folder.iterdir())
+            dataset = FolderCachedDataset if nested else _SingleClassDataset
+            self.class_datasets[name] = dataset(folder, random_flips, image_size, num_workers)
 
 
 class _SingleClassDataset(FolderCachedDataset):
     """The images directly inside one class folder, as a one-class dataset (label 0)."""
 
-    def __init__(
-        self, folder: Path, random_flips: bool, image_size: tuple[int, int] | None, num_workers: int
-    ) -> None:
-        self.root = folder
-        self.classes = [folder.name]
-        self.class_to_idx = {folder.name: 0}
-        files = list_images(folder)
+    def _find_samples(self) -> tuple[list[str], list[tuple[Path, int]]]:
+        files = list_images(self.root)
         if not files:
-            raise ValueError(f"class folder {folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-        self.samples = [(f, 0) for f in files]
-        self.random_flips, self.image_size = random_flips, image_size
-        self.cache = read_images(files, num_workers)
-        _check_size(files[0], self.cache[files[0]], image_size)
+            raise ValueError(f"class folder {self.root} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        return [self.root.name], [(f, 0) for f in files]
 
 
 class CompositeNeighbourDataset(FolderCachedDataset):
