@@ -19,33 +19,27 @@ def blobs(n: int, shift: float, seed: int) -> torch.Tensor:
     return torch.tanh(smooth + shift)
 
 
+def c2st_of_blobs(shift_a: float, shift_b: float, seed: int):
+    """GAN C2ST of two blob samples shifted by ``shift_a`` and ``shift_b``."""
+    factory = classifier_factory("DCGAN", "GAN", (16, 32), ndf=8, n_classes=1)
+    return c2st_real_vs_real(
+        factory,
+        blobs(96, shift_a, seed),
+        blobs(96, shift_b, seed + 10),
+        blobs(64, shift_a, seed + 20),
+        blobs(64, shift_b, seed + 30),
+        "GAN",
+        num_iter=40,
+        batch_size=16,
+        lr=1e-3,
+        seed=seed,
+    )
+
+
 @pytest.mark.parametrize("seed", [0])
 def test_c2st_on_identical_distributions_is_near_chance(seed):
-    factory = classifier_factory("DCGAN", "GAN", (16, 32), ndf=8, n_classes=1)
-    same = c2st_real_vs_real(
-        factory,
-        blobs(96, 0, seed),
-        blobs(96, 0, seed + 10),
-        blobs(64, 0, seed + 20),
-        blobs(64, 0, seed + 30),
-        "GAN",
-        num_iter=40,
-        batch_size=16,
-        lr=1e-3,
-        seed=seed,
-    )
-    different = c2st_real_vs_real(
-        factory,
-        blobs(96, -0.4, seed),
-        blobs(96, 0.4, seed + 10),
-        blobs(64, -0.4, seed + 20),
-        blobs(64, 0.4, seed + 30),
-        "GAN",
-        num_iter=40,
-        batch_size=16,
-        lr=1e-3,
-        seed=seed,
-    )
+    same = c2st_of_blobs(0, 0, seed)
+    different = c2st_of_blobs(-0.4, 0.4, seed)
     # GAN classifier: errD = BCE(real) + BCE(fake); a classifier at chance scores -2 log 2
     assert abs(same.mean_score + 2 * math.log(2)) < 0.15 and 0.3 < same.accuracy < 0.7
     assert different.mean_score > same.mean_score + 0.5 and different.accuracy > 0.9
