@@ -185,7 +185,7 @@ def paired(
         real = torch.stack([ds[i][0] for i in idx]).float()
         fake = generate_for_labels(G, labels[list(idx)], 128, truncation_psi, noise_mode).float()
         if metric == "lpips":
-            values.append(float(lpips(real / 255, fake / 255, normalize=True).mean()))
+            values.append(float(lpips(real / 255, fake / 255, net="squeeze", normalize=True).mean()))
         elif metric == "ssim":
             values.append(float(ssim(real / 255, fake / 255, data_range=1.0)))
         else:
