@@ -12,6 +12,7 @@ score per class and their mean.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 from insilico_core.metrics import C2STResult, c2st
@@ -74,24 +75,16 @@ def generator_sampler(G: nn.Module, nz: int, device: torch.device) -> Callable[[
 
 
 def c2st_real_vs_real(
-    classifier: Callable[[], nn.Module],
-    train_a,
-    train_b,
-    test_a,
-    test_b,
-    algorithm: str,
-    num_iter: int = 5000,
-    batch_size: int = 64,
-    optimizer: str | None = None,
-    lr: float | None = None,
-    betas: tuple[float, float] | None = None,
-    wgan_clamp: tuple[float, float] = (-0.01, 0.01),
-    wgangp_lambda: float = 10.0,
-    seed: int = 0,
-    device: str | torch.device = "cpu",
+    classifier: Callable[[], nn.Module], train_a, train_b, test_a, test_b, algorithm: str, **options: Any
 ) -> C2STResult:
     """C2ST of two samples (Table 1: two real ones): A plays "real", B "fake"; scored until either held-out
-    set ends. B may also be a sampler ``n -> batch`` (see :func:`c2st_generated_vs_real`)."""
+    set ends. B may also be a sampler ``n -> batch`` (see :func:`c2st_generated_vs_real`).
+
+    ``algorithm`` (``--GAN_algorithm``) is the classifier's loss; ``options`` are the training settings of
+    :func:`insilico_core.metrics.c2st` (``num_iter``, ``batch_size``, ``optimizer``, ``lr``, ``betas``,
+    ``wgan_clamp``, ``wgangp_lambda``, ``seed``, ``device``) with its defaults, which are the paper's. The
+    samples are used as given (no random flips: BioGANs' loaders flip their own).
+    """
     return c2st(
         classifier,
         train_a,
@@ -99,16 +92,8 @@ def c2st_real_vs_real(
         test_a,
         test_b,
         loss=algorithm.casefold(),
-        num_iter=num_iter,
-        batch_size=batch_size,
-        optimizer=optimizer,
-        lr=lr,
-        betas=betas,
-        wgan_clamp=wgan_clamp,
-        wgangp_lambda=wgangp_lambda,
         random_flips=False,
-        seed=seed,
-        device=device,
+        **options,
     )
 
 
@@ -120,13 +105,12 @@ def c2st_generated_vs_real(
     algorithm: str,
     nz: int,
     device: str | torch.device = "cpu",
-    **options,
+    **options: Any,
 ) -> C2STResult:
     """C2ST of G's samples against real data: train on (``train_real``, fresh fakes), score on
     (``test_real`` 5 passes, a fresh fake batch per real batch). Real sources: iterables of image batches
-    in [-1, 1] (e.g. :class:`ImageBatches`) or tensors. ``options``: the training settings of
-    :func:`c2st_real_vs_real` (``num_iter``, ``batch_size``, ``optimizer``, ``lr``, ``betas``,
-    ``wgan_clamp``, ``wgangp_lambda``, ``seed``)."""
+    in [-1, 1] (e.g. :class:`ImageBatches`) or tensors. ``options``: the training settings, as for
+    :func:`c2st_real_vs_real`."""
     device = torch.device(device)
     sampler = generator_sampler(G, nz, device)
     return c2st_real_vs_real(
