@@ -10,6 +10,7 @@ import scipy.signal
 import torch
 from insilico_core import ops
 from insilico_core.nn import EqualizedConv2d, EqualizedLinear, equalized_lr_gain
+from insilico_core.ops import _build
 
 
 @pytest.fixture(autouse=True)
@@ -164,3 +165,20 @@ def test_conv_up2_matches_zero_insertion_fir_then_true_convolution():
     got = layer(x)
     assert got.shape == (1, 3, 10, 10)
     np.testing.assert_allclose(got.detach().numpy(), np.asarray(want), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("impl", ["ref", "cpu"])
+def test_bf16_autocast_runs_on_every_backend_within_bf16_tolerance(impl, monkeypatch):
+    """Under autocast the product is bf16 while the parameters stay fp32: the bias must follow the product."""
+    if impl == "cpu" and _build.kernels("cpu") is None:
+        pytest.skip(f"cpu ops backend unavailable: {_build.backend_status('cpu').reason}")
+    if impl == "ref":
+        monkeypatch.setenv("INSILICO_OPS", "ref")
+    linear = EqualizedLinear(8, 4, activation="lrelu", bias_init=0.5)
+    conv = EqualizedConv2d(3, 4, 3, activation="lrelu", bias_init=0.5)
+    x, images = torch.randn(2, 8), torch.randn(2, 3, 8, 8)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low_linear, low_conv = linear(x), conv(images)
+    assert low_linear.dtype == low_conv.dtype == torch.bfloat16
+    torch.testing.assert_close(low_linear.float(), linear(x), rtol=2e-2, atol=2e-2)
+    torch.testing.assert_close(low_conv.float(), conv(images), rtol=2e-2, atol=5e-2)

@@ -115,6 +115,7 @@ class EqualizedLinear(nn.Module):
         if self.activation == "linear" and self.activation_gain == 1:
             return F.linear(x, w, b)
         x = F.linear(x, w)
+        b = None if b is None else b.to(x.dtype)  # under autocast the product may be bf16 / fp16
         return ops.bias_act(x, b, dim=x.ndim - 1, act=self.activation, gain=self.activation_gain)
 
     def extra_repr(self) -> str:
@@ -224,6 +225,7 @@ class EqualizedConv2d(nn.Module):
                 x, w, f=self.resample_filter, up=self.up, down=self.down, padding=self.padding,
                 flip_weight=(self.up == 1),
             )
+        b = None if b is None else b.to(x.dtype)  # under autocast the convolution may be bf16 / fp16
         return ops.bias_act(x, b, act=self.activation, gain=act_gain, clamp=clamp)
 
     def extra_repr(self) -> str:
