@@ -1,7 +1,8 @@
 """Console scripts with the original flag names and defaults (spec §2); bools take a value (``--cond=True``).
 
 ``mssg-train`` = ``stylegan3/train.py`` (single source), ``mssg-train-ms`` = ``train_ms.py`` (two sources,
-latent-model imputation). Differences: no wandb (metrics.jsonl/csv + TensorBoard when installed), ``--device``
+latent-model imputation), ``mssg-train-real-ms`` = ``train_real_ms.py`` (two sources, imputation plus a
+source flag covariate). Differences: no wandb (metrics.jsonl/csv + TensorBoard when installed), ``--device``
 and ``--loss-impl`` added, ``--source`` names the source of a per-source data name explicitly, and
 ``--metrics``
 defaults to ``none``: FID/KID are computed offline with ``mssg-eval`` (they need Inception weights on disk).
@@ -120,13 +121,23 @@ def _metrics(value: str) -> list[str]:
 
 
 def _run(
-    opts: dict, data: list[str], data_names: list[str], sources: list[str | None], use_ground_truth: bool
+    opts: dict,
+    data: list[str],
+    data_names: list[str],
+    sources: list[str | None],
+    use_ground_truth: bool,
+    real_multisource: bool = False,
 ):
     for name in ("validation_metrics", "wandb_name", "wandb_pj_v"):
         opts.pop(name)
     opts["metrics"] = _metrics(opts["metrics"])
     options = TrainOptions(
-        data=data, data_name=data_names, sources=sources, use_ground_truth=use_ground_truth, **opts
+        data=data,
+        data_name=data_names,
+        sources=sources,
+        use_ground_truth=use_ground_truth,
+        real_multisource=real_multisource,
+        **opts,
     )
     if options.metrics:
         raise click.BadParameter(
@@ -194,3 +205,24 @@ def train_ms(
 ) -> None:
     """Train MSSG from two sources that observe different covariates (semi-multi-source)."""
     _run(opts, [data1, data2], [data_name1, data_name2], ["source1", "source2"], use_ground_truth)
+
+
+# train_real_ms.py's data names (its dataset_real_ms classes) and the Morpho-MNIST name this package imputes.
+_REAL_MS_DATA_NAMES = click.Choice(
+    ["ukb", "retinal", "eyepacs", "adni", "rfmid", "mnist-thickness-intensity-slant"]
+)
+
+
+@click.command()
+@click.option("--data1", required=True, type=click.Path(exists=True), help="Source 1 dataset ROOT")
+@click.option("--data_name1", required=True, type=_REAL_MS_DATA_NAMES)
+@click.option("--data2", required=True, type=click.Path(exists=True), help="Source 2 dataset ROOT")
+@click.option("--data_name2", required=True, type=_REAL_MS_DATA_NAMES)
+@_common_options(kimg=25000, snap=100)
+def train_real_ms(data1: str, data_name1: str, data2: str, data_name2: str, **opts) -> None:
+    """Train MSSG from two real sources: each row's unobserved covariates are imputed from the other source's
+    latent model and D also predicts which source a row comes from. ``--resume_kimg`` counts only together
+    with ``--resume`` (as the original)."""
+    if opts["resume"] is None:
+        opts["resume_kimg"] = 0
+    _run(opts, [data1, data2], [data_name1, data_name2], ["source1", "source2"], False, real_multisource=True)

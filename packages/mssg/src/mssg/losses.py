@@ -3,10 +3,10 @@
 The discriminator returns ``o [N, 1 + c_dim]``: ``o[:, 0]`` the real/fake logit, ``o[:, 1:]`` predictions of
 ``c``. Auxiliary terms per covariate kind (columns from the covariate layout instead of MSSG's width-based
 dispatch): continuous columns together -> MSE; binary columns together -> BCE on sigmoid; each one-hot group
-->
-cross-entropy against its argmax. They are weighted by the current lambda (:func:`lambda_schedule`) and
-applied
-to real images in the D step and to generated images (against their conditioning) in the G step.
+-> cross-entropy against its argmax; real multi-source runs add the source flag column (0 = source1,
+1 = source2) as its own BCE-on-sigmoid term (``loss_real_ms.py``). They are weighted by the current lambda
+(:func:`lambda_schedule`) and applied to real images in the D step and to generated images (against their
+conditioning) in the G step.
 
 The adversarial loss is MSSG's ``BCE(sigmoid(logit), target)`` (log clamped at -100) by default
 (``loss_impl='bce_sigmoid'``) or stock StyleGAN's softplus form (``'softplus'``); both are the
@@ -42,14 +42,17 @@ def lambda_schedule(kimg: float, lambda_: float, lambda_step: int) -> float:
 
 @dataclass(frozen=True)
 class AuxLayout:
-    """Column indices of ``c`` by kind: continuous, binary, and the one-hot groups."""
+    """Column indices of ``c`` by kind: continuous, binary, the one-hot groups, and (real multi-source) the
+    source flag."""
 
     continuous: tuple[int, ...]
     binary: tuple[int, ...]
     onehots: tuple[tuple[int, ...], ...]
+    source: int | None = None
 
     @classmethod
-    def from_covariates(cls, covariates: tuple[Covariate, ...]) -> AuxLayout:
+    def from_covariates(cls, covariates: tuple[Covariate, ...], source_flag: bool = False) -> AuxLayout:
+        """Layout of ``covariates`` in order; ``source_flag`` appends the source column after them."""
         continuous, binary, onehots, col = [], [], [], 0
         for cov in covariates:
             if cov.transform == "onehot10":
@@ -59,7 +62,7 @@ class AuxLayout:
             else:
                 continuous.append(col)
             col += cov.width
-        return cls(tuple(continuous), tuple(binary), tuple(onehots))
+        return cls(tuple(continuous), tuple(binary), tuple(onehots), col if source_flag else None)
 
 
 def aux_loss(pred: torch.Tensor, c: torch.Tensor, layout: AuxLayout) -> torch.Tensor:
@@ -74,6 +77,9 @@ def aux_loss(pred: torch.Tensor, c: torch.Tensor, layout: AuxLayout) -> torch.Te
     for group in layout.onehots:
         idx = list(group)
         loss = loss + F.cross_entropy(pred[:, idx], c[:, idx].argmax(dim=1))
+    if layout.source is not None:
+        col = layout.source
+        loss = loss + F.binary_cross_entropy(torch.sigmoid(pred[:, col]), c[:, col])
     return loss
 
 

@@ -8,6 +8,11 @@ statistics). The joint layout is ``[thickness, intensity, slant, digit one-hot]`
 * source2 -> ``[t_z2, intensity_hat_z, s_z2, onehot]``: intensity from the model fitted on SOURCE1, z-scored
   with source1's statistics.
 
+Real multi-source training (``mssg-train-real-ms``, ``training_loop_real_ms.py``) uses the same completion
+(the covariate a source does not observe is drawn from the other source's latent model given the shared one)
+and appends a source flag column, 0 for source1 rows and 1 for source2 rows, which the discriminator learns
+to predict (c_dim 14 for Morpho-MNIST).
+
 A single source (``mssg-train``) is its own layout: :class:`LabelCompleter` with one source passes labels
 through. Everything here is plain data (:meth:`to_dict`) so snapshots carry it.
 """
@@ -41,14 +46,18 @@ class LabelCompleter:
         stats: per source, the normalisation statistics of its train labels
         (:func:`mssg.covariates.fit_stats`).
         models: per source, its fitted latent model (empty for single-source).
+        source_flag: append the source column (real multi-source layout).
     """
 
     data_name: str
     sources: list[str | None]
     stats: list[dict]
     models: list[MorphoCovariateModel] = field(default_factory=list)
+    source_flag: bool = False
 
     def __post_init__(self) -> None:
+        if self.source_flag and len(self.sources) != 2:
+            raise ValueError("the source flag column (real multi-source) needs exactly two sources")
         if len(self.sources) == 2 and self.data_name != MORPHO:
             raise ValueError(
                 f"multi-source label completion is implemented for {MORPHO!r} (Morpho-MNIST latent models); "
@@ -61,7 +70,7 @@ class LabelCompleter:
     def layout(self) -> list[str]:
         """Names of the joint columns (one-hot groups named once)."""
         if len(self.sources) == 2:
-            return list(JOINT_LAYOUTS[self.data_name])
+            return list(JOINT_LAYOUTS[self.data_name]) + (["source"] if self.source_flag else [])
         return [cov.name for cov in schema(self.data_name, self.sources[0])]
 
     @property
@@ -73,7 +82,7 @@ class LabelCompleter:
 
     @property
     def c_dim(self) -> int:
-        return sum(cov.width for cov in self.covariates)
+        return sum(cov.width for cov in self.covariates) + int(self.source_flag)
 
     def complete(self, source_index: int, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """``labels [N, label_dim]`` of source ``source_index`` -> ``c [N, c_dim]`` (float32)."""
@@ -88,8 +97,12 @@ class LabelCompleter:
         s = self.stats[other][imputed_cov.name]
         imputed = ((imputed_raw - s["mean"]) / s["std"]).astype(np.float32)[:, None]
         if own == 0:
-            return np.concatenate([labels[:, :2], imputed, labels[:, 2:]], axis=1)
-        return np.concatenate([labels[:, :1], imputed, labels[:, 1:]], axis=1)
+            parts = [labels[:, :2], imputed, labels[:, 2:]]
+        else:
+            parts = [labels[:, :1], imputed, labels[:, 1:]]
+        if self.source_flag:
+            parts.append(np.full((len(labels), 1), source_index, np.float32))
+        return np.concatenate(parts, axis=1)
 
     def to_dict(self) -> dict:
         return {
@@ -97,6 +110,7 @@ class LabelCompleter:
             "sources": list(self.sources),
             "stats": self.stats,
             "models": [m.to_dict() for m in self.models],
+            "source_flag": self.source_flag,
         }
 
     @classmethod
@@ -106,6 +120,7 @@ class LabelCompleter:
             list(data["sources"]),
             list(data["stats"]),
             [load_latent_model(m) for m in data.get("models", [])],
+            bool(data.get("source_flag", False)),
         )
 
 

@@ -1,4 +1,6 @@
-"""MSSG training: one loop for single-source (``mssg-train``) and semi-multi-source (``mssg-train-ms``) runs.
+"""MSSG training: one loop for single-source (``mssg-train``), semi-multi-source (``mssg-train-ms``) and real
+multi-source (``mssg-train-real-ms``: the joint layout gets a source flag column that D learns to predict)
+runs.
 
 Per iteration (spec §5.3): take ``batch`` images from each source (independent endless samplers; MSSG's
 ``ConcatDataset`` pairing dropped the larger source's extra images), complete their labels to the joint layout
@@ -42,7 +44,8 @@ CFGS = ("stylegan3-t", "stylegan3-r", "stylegan2")
 
 @dataclass
 class TrainOptions:
-    """Every flag of the original train.py / train_ms.py (spec §2.1-2.2), plus device/precision."""
+    """Every flag of the original train.py / train_ms.py / train_real_ms.py (spec §2.1-2.3), plus
+    device/precision; ``real_multisource`` selects the real multi-source layout and loss."""
 
     outdir: str
     cfg: str
@@ -53,6 +56,7 @@ class TrainOptions:
     batch: int
     gamma: float
     use_ground_truth: bool = False
+    real_multisource: bool = False
     cond: bool = True
     mirror: bool = False
     aug: str = "noaug"
@@ -153,11 +157,16 @@ def _datasets(options: TrainOptions, mode: str) -> list[CovariateImageDataset]:
     return datasets
 
 
-def build_completer(datasets: list[CovariateImageDataset], use_ground_truth: bool) -> LabelCompleter:
-    """Fit the latent models (multi-source) and describe the joint label layout."""
+def build_completer(
+    datasets: list[CovariateImageDataset], use_ground_truth: bool, source_flag: bool = False
+) -> LabelCompleter:
+    """Fit the latent models (multi-source) and describe the joint label layout (``source_flag``: real
+    multi-source, with the source column)."""
     first = datasets[0]
     stats = [ds.stats for ds in datasets]
     if len(datasets) == 1:
+        if source_flag:
+            raise ValueError("real multi-source training needs two sources (--data1 and --data2)")
         return LabelCompleter(first.data_name, [first.source], stats)
     if any(ds.data_name != MORPHO for ds in datasets):
         raise ValueError(
@@ -166,7 +175,11 @@ def build_completer(datasets: list[CovariateImageDataset], use_ground_truth: boo
         )
     raws = [np.concatenate([ds.raw_labels[:, :2], ds.raw_labels[:, 2:3]], axis=1) for ds in datasets]
     return LabelCompleter(
-        MORPHO, [ds.source for ds in datasets], stats, fit_morpho_models(raws[0], raws[1], use_ground_truth)
+        MORPHO,
+        [ds.source for ds in datasets],
+        stats,
+        fit_morpho_models(raws[0], raws[1], use_ground_truth),
+        source_flag,
     )
 
 
@@ -227,7 +240,7 @@ def training_loop(options: TrainOptions) -> Path:
     seed_everything(options.seed * info.world_size + info.rank)
 
     datasets = _datasets(options, "train")
-    completer = build_completer(datasets, options.use_ground_truth)
+    completer = build_completer(datasets, options.use_ground_truth, options.real_multisource)
     c_dim = completer.c_dim if options.cond else 0
     resolution, channels = datasets[0].resolution, datasets[0].num_channels
     G, D = build_networks(options, c_dim, resolution, channels)
@@ -271,7 +284,9 @@ def training_loop(options: TrainOptions) -> Path:
     loss = MSSGLoss(
         G,
         D,
-        AuxLayout.from_covariates(completer.covariates) if c_dim else AuxLayout((), (), ()),
+        AuxLayout.from_covariates(completer.covariates, completer.source_flag)
+        if c_dim
+        else AuxLayout((), (), ()),
         r1_gamma=options.gamma,
         style_mixing_prob=0.9 if sg2 else 0.0,
         pl_weight=2.0 if sg2 else 0.0,

@@ -41,7 +41,8 @@ def _load(network: str, path1: str, path2: str, refit: bool, use_ground_truth: b
     if "completer" in meta and not refit:
         completer = LabelCompleter.from_dict(meta["completer"])
     else:
-        completer = build_completer(_sources(path1, path2, "train"), use_ground_truth)
+        source_flag = bool(meta.get("completer", {}).get("source_flag", False))  # mssg-train-real-ms run
+        completer = build_completer(_sources(path1, path2, "train"), use_ground_truth, source_flag)
     G = snap["G_ema"]
     if G.c_dim != completer.c_dim:
         raise click.BadParameter(

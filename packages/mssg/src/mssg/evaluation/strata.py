@@ -34,11 +34,14 @@ def morpho_ground_truth(dataset: CovariateImageDataset) -> np.ndarray:
 
 
 def joint_labels(raw: np.ndarray, source_index: int, completer: LabelCompleter) -> np.ndarray:
-    """Normalised joint vectors ``[N, 13]`` of ground-truth raw labels of source ``source_index``."""
+    """Normalised joint vectors ``[N, completer.c_dim]`` (13, or 14 with the real multi-source flag) of
+    ground-truth raw labels of source ``source_index``."""
     columns = []
     for k, cov in enumerate(FULL_MORPHO):
         owner = source_index if cov.name in ("thickness", "label") else (0 if cov.name == "intensity" else 1)
         columns.append(normalize_column(raw[:, k], cov, completer.stats[owner]))
+    if completer.source_flag:
+        columns.append(np.full((len(raw), 1), source_index, np.float32))
     return np.concatenate(columns, axis=1)
 
 
