@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from multistylegan.models.discriminator import MinibatchStdDev, NonLocalBlock
-from multistylegan.models.layers import Blur, ModulatedConv2d, Upsample
+from multistylegan.models.discriminator import NonLocalBlock, ResNetBlock
+from multistylegan.models.layers import ModulatedConv2d, blur, upsample
 
 SMALL_G = msg.generator_config(channels=16, resolution=32, latent_dimensions=32)
 SMALL_D = msg.discriminator_config(channels=16)
@@ -271,7 +271,7 @@ def test_path_length_grads_shape_and_value():
 def test_upsample_is_zero_insertion_then_true_convolution():
     torch.manual_seed(6)
     x = torch.randn(2, 3, 5, 6)
-    ours = Upsample()(x)
+    ours = upsample()(x)
     zero_inserted = torch.zeros(2, 3, 10, 12)
     zero_inserted[..., ::2, ::2] = x
     padded = F.pad(zero_inserted, (2, 1, 2, 1))
@@ -284,7 +284,7 @@ def test_upsample_is_zero_insertion_then_true_convolution():
 
 def test_blur_after_stride_two_keeps_size_plus_one():
     x = torch.ones(1, 1, 7, 7)
-    out = Blur(gain=1.0, padding=(2, 2))(x)
+    out = blur(gain=1.0, padding=(2, 2))(x)
     assert out.shape == (1, 1, 8, 8)
     assert float(out[0, 0, 3, 3]) == pytest.approx(1.0)
 
@@ -331,7 +331,7 @@ def test_upsampling_modulated_convolution_matches_transposed_convolution_and_blu
 def test_minibatch_stddev_against_numpy():
     torch.manual_seed(9)
     x = torch.randn(4, 3, 5, 5)
-    out = MinibatchStdDev()(x)
+    out = ResNetBlock(3, 3, mini_batch_std_dev=True).mini_batch_std_dev(x)
     value = np.sqrt(np.maximum(x.numpy().var(axis=0), 1e-8)).mean()
     assert out.shape == (4, 4, 5, 5)
     torch.testing.assert_close(out[:, :3], x)

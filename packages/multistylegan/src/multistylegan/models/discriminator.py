@@ -13,32 +13,29 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from insilico_core.nn import MinibatchStdDev
 from torch import nn
 
-from .layers import Blur, Upsample, equalized_conv2d, equalized_linear, leaky_relu_gain_one
+from .layers import blur, equalized_conv2d, equalized_linear, leaky_relu_gain_one, upsample
 
-__all__ = ["Discriminator", "MinibatchStdDev", "NonLocalBlock", "ResNetBlock"]
-
-
-class MinibatchStdDev(nn.Module):
-    """Appends one constant channel: the mean over (C, H, W) of the per-position standard deviation over the
-    whole batch (biased variance clamped at 1e-8 before the square root). ``[B, C, H, W] -> [B, C+1, H, W]``.
-    Under data or distributed parallelism the "batch" is the per-device chunk, as in the original."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        deviation = x - torch.mean(x, dim=0, keepdim=True)
-        std = torch.sqrt(torch.mean(deviation**2, dim=0).clamp(min=1e-8))
-        statistic = torch.mean(std).view(1, 1, 1).repeat(x.shape[0], 1, x.shape[2], x.shape[3])
-        return torch.cat((x, statistic), dim=1)
+__all__ = ["Discriminator", "NonLocalBlock", "ResNetBlock"]
 
 
 class ResNetBlock(nn.Module):
-    """``(main(mbstd(x)) + residual(x)) / sqrt(2)``; main = [conv3x3, lrelu, conv3x3, lrelu] (no conv bias,
-    the activations carry the biases); residual = 1x1 conv when the width changes, else identity."""
+    """``(main(mbstd(x)) + residual(x)) / sqrt(2)``.
+
+    mbstd: the core ``MinibatchStdDev`` with the whole batch as one group and the variance clamped at 1e-8
+    (under data or distributed parallelism the per-device chunk, as in the original); main = [conv3x3,
+    lrelu, conv3x3, lrelu] (no conv bias, the activations carry the biases); residual = 1x1 conv when the
+    width changes, else identity. Kept here rather than the core ``equalized_resnet_block``: that one
+    multiplies by ``1/sqrt(2)`` where the original divides by ``sqrt(2)``, which changes the last bits.
+    """
 
     def __init__(self, in_channels: int, out_channels: int, mini_batch_std_dev: bool = False) -> None:
         super().__init__()
-        self.mini_batch_std_dev = MinibatchStdDev() if mini_batch_std_dev else nn.Identity()
+        self.mini_batch_std_dev = (
+            MinibatchStdDev(None, eps_mode="clamp") if mini_batch_std_dev else nn.Identity()
+        )
         self.main_mapping = nn.Sequential(
             equalized_conv2d(in_channels + int(mini_batch_std_dev), out_channels, 3, padding=1),
             leaky_relu_gain_one(out_channels),
@@ -60,7 +57,8 @@ class NonLocalBlock(nn.Module):
 
     theta, phi: in -> out/8; g: in -> out/2; o: out/2 -> out (1x1, no bias). ``beta = softmax(theta^T phi)``
     ``[B, HW, HW/4]``; ``out = (gamma * o(g beta^T) + residual(x)) / sqrt(2)`` with a learned scalar ``gamma``
-    (zero at init). H and W must be even.
+    (zero at init). H and W must be even. Kept here rather than the core ``SelfAttention2d`` (same keys and
+    math) because that one multiplies by ``1/sqrt(2)`` where the original divides, changing the last bits.
     """
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
@@ -117,7 +115,7 @@ class Discriminator(nn.Module):
         # Stride-2 convolution BEFORE the blur (with a bias): 256 -> 127 -> 128
         self.downscale_convolutions = nn.ModuleList(
             nn.Sequential(
-                equalized_conv2d(c_out, c_out, 3, stride=2, bias=True), Blur(gain=1.0, padding=(2, 2))
+                equalized_conv2d(c_out, c_out, 3, stride=2, bias=True), blur(gain=1.0, padding=(2, 2))
             )
             for _, c_out in encoder_channels[:-1]
         )
@@ -133,7 +131,7 @@ class Discriminator(nn.Module):
             for index, (c_in, c_out) in enumerate(decoder_channels)
         )
         self.transposed_convolutions = nn.ModuleList(
-            nn.Sequential(Upsample(), equalized_conv2d(current[-1], decoder[0] - past[-1], 1, padding=0))
+            nn.Sequential(upsample(), equalized_conv2d(current[-1], decoder[0] - past[-1], 1, padding=0))
             for current, past, decoder in zip(
                 reversed(encoder_channels[1:]), reversed(encoder_channels[:-1]), decoder_channels, strict=True
             )
@@ -157,9 +155,9 @@ class Discriminator(nn.Module):
                 features.append(x)
                 x = self.downscale_convolutions[index](x)
         scalar = self.classification_head(x)
-        for block, upsample, feature in zip(
+        for block, upsampling, feature in zip(
             self.decoder_blocks, self.transposed_convolutions, reversed(features), strict=True
         ):
-            x = block(torch.cat([upsample(x), feature], dim=1))
+            x = block(torch.cat([upsampling(x), feature], dim=1))
         pixel = self.final_mapping(x).unsqueeze(dim=2)
         return scalar, pixel

@@ -3,11 +3,15 @@
 Each module holds the original parameter and buffer names (``weight``, ``bias``, ``kernel``,
 ``modulation_mapping``, ...) so state dicts load strictly, and computes with the original's order of
 operations so outputs match the original code to float rounding. The equalized layers are the core's
-(``insilico_core.nn``) with this codebase's constants; the resampling filter and the fused bias + leaky
-ReLU are the core ops (``insilico_core.ops``), which pick a compiled kernel when one is built. The
+(``insilico_core.nn``) with this codebase's constants, and so are the noise injection and the resampling
+FIR filters (``FIRFilter2d``: ``blur``, ``upsample``); the fused bias + leaky ReLU is the core op
+(``insilico_core.ops``), which picks a compiled kernel when one is built. The
 modulated convolution is written here: its weight layout ``[1, out, in, k, k]``, its 2x2 stride-2
 transposed convolution followed by a gain-4 blur, and the twin modules that borrow another module's style
-are particular to Multi-StyleGAN.
+are particular to Multi-StyleGAN (the core's rosinality layout returns no styles and runs the upsampling
+as a grouped transposed convolution, not the faster batched matmul + pixel shuffle used here). The mapping
+input's ``PixelwiseNormalization`` stays here too: it divides by ``sqrt`` where the core's ``PixelNorm``
+multiplies by ``rsqrt``, which changes the last bits.
 
 Quirks kept on purpose (they are baked into the released weights, spec section 7): equalised weights scale
 by sqrt(2)/sqrt(fan_in) and biases by sqrt(2)/sqrt(out); leaky ReLUs have gain 1 (not sqrt 2); the skip
@@ -20,12 +24,11 @@ import math
 
 import torch
 import torch.nn.functional as F
-from insilico_core.nn import EqualizedConv2d, EqualizedLinear
-from insilico_core.ops import FusedLeakyReLU, upfirdn2d_rosinality
+from insilico_core.nn import EqualizedConv2d, EqualizedLinear, FIRFilter2d, NoiseInjection
+from insilico_core.ops import FusedLeakyReLU
 from torch import nn
 
 __all__ = [
-    "Blur",
     "ConstantInput",
     "FusedLeakyReLU",
     "ModulatedConv2d",
@@ -33,11 +36,11 @@ __all__ = [
     "OutputBlock",
     "PixelwiseNormalization",
     "StyledConv2d",
-    "Upsample",
+    "blur",
     "equalized_conv2d",
     "equalized_linear",
     "leaky_relu_gain_one",
-    "outer_kernel",
+    "upsample",
 ]
 
 BLUR_TAPS = (1, 3, 3, 1)
@@ -47,13 +50,6 @@ SQRT2 = math.sqrt(2)
 def leaky_relu_gain_one(channels: int) -> FusedLeakyReLU:
     """Bias + leaky ReLU(0.2) with gain 1, the activation of this whole codebase (param ``bias``)."""
     return FusedLeakyReLU(channels, negative_slope=0.2, scale=1.0)
-
-
-def outer_kernel(taps: tuple[int, ...] = BLUR_TAPS, gain: float = 1.0) -> torch.Tensor:
-    """Separable 2-D FIR kernel ``outer(taps, taps) / sum * gain`` as float32 ``[len, len]``."""
-    kernel = torch.tensor(taps, dtype=torch.float32)
-    kernel = kernel[None, :] * kernel[:, None]
-    return kernel / kernel.sum() * gain
 
 
 def equalized_linear(
@@ -102,35 +98,22 @@ class PixelwiseNormalization(nn.Module):
         return x / torch.sqrt(torch.mean(x**2, dim=1, keepdim=True) + 1e-8)
 
 
-class Blur(nn.Module):
-    """FIR filter ``outer(1,3,3,1)/64 * gain`` at the same rate (buffer ``kernel [4, 4]``).
+def blur(gain: float = 1.0, padding: tuple[int, int] = (2, 2)) -> FIRFilter2d:
+    """Core FIR filter ``outer(1,3,3,1)/64 * gain`` at the same rate (buffer ``kernel [4, 4]``).
 
     ``padding`` (before, after) on both axes; the generator uses gain 4, pad (2, 1) after its stride-2
     transposed convolutions, the discriminator gain 1, pad (2, 2) after its stride-2 convolutions.
     """
-
-    def __init__(self, gain: float = 1.0, padding: tuple[int, int] = (2, 2)) -> None:
-        super().__init__()
-        self.register_buffer("kernel", outer_kernel(gain=gain))
-        self.padding = padding
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return upfirdn2d_rosinality(x, self.kernel, pad=self.padding)
+    return FIRFilter2d(BLUR_TAPS, padding=padding, gain=gain)
 
 
-class Upsample(nn.Module):
-    """2x upsampling: zero insertion then the FIR ``outer(1,3,3,1)/64`` (buffer ``kernel``), pad (2, 1).
+def upsample() -> FIRFilter2d:
+    """Core 2x upsampling FIR: zero insertion then ``outer(1,3,3,1)/64`` (buffer ``kernel``), pad (2, 1).
 
     The kernel sums to 1, not 4 as in StyleGAN2, so the output has 1/4 of the input's mean (kept: the
     released weights were trained with it). ``[B, C, H, W]`` -> ``[B, C, 2H, 2W]``.
     """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.register_buffer("kernel", outer_kernel())
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return upfirdn2d_rosinality(x, self.kernel, up=2, pad=(2, 1))
+    return FIRFilter2d(BLUR_TAPS, up=2, padding=(2, 1), gain=1.0)
 
 
 class ModulatedConv2d(nn.Module):
@@ -142,7 +125,7 @@ class ModulatedConv2d(nn.Module):
     ``s [B, 1, in, 1, 1]`` it computed), else it is such an ``s`` borrowed from the twin module of the
     other domain. ``W_b = sqrt(2)/sqrt(in k k) * weight * s_b``, demodulated to unit norm per output
     channel when ``demodulate`` (epsilon 1e-8). ``upsampling``: a 2x2 stride-2 transposed convolution
-    then ``Blur(gain=4, padding=(2, 1))`` -> ``[B, out, 2H, 2W]``; otherwise same padding.
+    then ``blur(gain=4, padding=(2, 1))`` -> ``[B, out, 2H, 2W]``; otherwise same padding.
     """
 
     def __init__(
@@ -167,7 +150,7 @@ class ModulatedConv2d(nn.Module):
         # padding = (len(taps) - 2) + (kernel_size - 1) split as (ceil, floor): (2, 1) for the 2x2 kernels
         total_padding = (len(BLUR_TAPS) - 2) + (kernel_size - 1)
         self.blur = (
-            Blur(gain=4.0, padding=((total_padding + 1) // 2, total_padding // 2)) if upsampling else None
+            blur(gain=4.0, padding=((total_padding + 1) // 2, total_padding // 2)) if upsampling else None
         )
         self.modulation_mapping = (
             equalized_linear(style_dimension, in_channels, bias_init=1.0) if modulation_mapping else None
@@ -223,20 +206,6 @@ def _transposed_conv_2x2_stride_2(x: torch.Tensor, weight: torch.Tensor) -> torc
     return F.pixel_shuffle(out.view(batch, out_channels * 4, height, width), 2)
 
 
-class NoiseInjection(nn.Module):
-    """``x + weight * noise`` with a learned scalar ``weight [1]`` (zeros); noise ``[B, 1, H, W]`` ~ N(0, 1)
-    drawn fresh when not given."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.weight = nn.Parameter(torch.zeros(1))
-
-    def forward(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
-        if noise is None:
-            noise = torch.randn(x.shape[0], 1, x.shape[2], x.shape[3], device=x.device, dtype=x.dtype)
-        return x + self.weight * noise
-
-
 class StyledConv2d(nn.Module):
     """ModulatedConv2d (demodulated) -> NoiseInjection -> bias + leaky ReLU (gain 1).
 
@@ -281,9 +250,9 @@ class StyledConv2d(nn.Module):
 class OutputBlock(nn.Module):
     """ "toRGB" head: a 1x1 modulated convolution (no demodulation) to the 3 time steps of one domain.
 
-    ``y = conv(x, s) + bias (+ Upsample(skip))``. Param ``bias [1, 1, 1, 1]`` is ONE scalar shared by the
-    three time steps. ``upsampling`` is an ``Upsample`` (buffer ``upsampling.kernel``) or, in the 4x4
-    starting blocks, an identity without keys.
+    ``y = conv(x, s) + bias (+ upsample(skip))``. Param ``bias [1, 1, 1, 1]`` is ONE scalar shared by the
+    three time steps. ``upsampling`` is an ``upsample()`` filter (buffer ``upsampling.kernel``) or, in
+    the 4x4 starting blocks, an identity without keys.
     """
 
     def __init__(
@@ -297,7 +266,7 @@ class OutputBlock(nn.Module):
         super().__init__()
         self.modulation_mapping = modulation_mapping
         self.bias = nn.Parameter(torch.zeros(1, 1, 1, 1))
-        self.upsampling = Upsample() if upsampling else nn.Identity()
+        self.upsampling = upsample() if upsampling else nn.Identity()
         self.modulated_convolution = ModulatedConv2d(
             in_channels,
             out_channels,
