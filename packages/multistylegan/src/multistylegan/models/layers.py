@@ -5,11 +5,11 @@ Each module holds the original parameter and buffer names (``weight``, ``bias``,
 operations so outputs match the original code to float rounding. The equalized layers are the core's
 (``insilico_core.nn``) with this codebase's constants, and so are the noise injection and the resampling
 FIR filters (``FIRFilter2d``: ``blur``, ``upsample``); the fused bias + leaky ReLU is the core op
-(``insilico_core.ops``), which picks a compiled kernel when one is built. The
-modulated convolution is written here: its weight layout ``[1, out, in, k, k]``, its 2x2 stride-2
-transposed convolution followed by a gain-4 blur, and the twin modules that borrow another module's style
-are particular to Multi-StyleGAN (the core's rosinality layout returns no styles and runs the upsampling
-as a grouped transposed convolution, not the faster batched matmul + pixel shuffle used here). The mapping
+(``insilico_core.ops``), which picks a compiled kernel when one is built. The modulated convolution is
+the core's in its rosinality layout (``[1, out, in, k, k]`` weight, ``modulation_mapping`` affine); this
+package's subclass adds what is particular to Multi-StyleGAN: returning the style it computed so the twin
+module of the other domain can borrow it, and the 2x2 stride-2 transposed convolution + gain-4 blur computed
+as a batched matmul and pixel shuffle (the core runs a grouped transposed convolution). The mapping
 input's ``PixelwiseNormalization`` stays here too: it divides by ``sqrt`` where the core's ``PixelNorm``
 multiplies by ``rsqrt``, which changes the last bits.
 
@@ -25,6 +25,7 @@ import math
 import torch
 import torch.nn.functional as F
 from insilico_core.nn import EqualizedConv2d, EqualizedLinear, FIRFilter2d, NoiseInjection
+from insilico_core.nn import ModulatedConv2d as CoreModulatedConv2d
 from insilico_core.ops import FusedLeakyReLU
 from torch import nn
 
@@ -116,8 +117,10 @@ def upsample() -> FIRFilter2d:
     return FIRFilter2d(BLUR_TAPS, up=2, padding=(2, 1), gain=1.0)
 
 
-class ModulatedConv2d(nn.Module):
-    """StyleGAN2 weight-modulated convolution, one weight set per module.
+class ModulatedConv2d(CoreModulatedConv2d):
+    """StyleGAN2 weight-modulated convolution, one weight set per module: the core ``ModulatedConv2d`` in
+    its rosinality layout (gain sqrt 2, affine child ``modulation_mapping``) plus Multi-StyleGAN's style
+    hand-over and its fast upsampling path.
 
     Params: ``weight [1, out, in, k, k]`` ~ N(0, 1); with ``modulation_mapping`` an ``EqualizedLinear
     (style_dimension -> in)`` whose bias starts at 1. Forward ``(x [B, in, H, W], style)``: ``style`` is
@@ -125,7 +128,9 @@ class ModulatedConv2d(nn.Module):
     ``s [B, 1, in, 1, 1]`` it computed), else it is such an ``s`` borrowed from the twin module of the
     other domain. ``W_b = sqrt(2)/sqrt(in k k) * weight * s_b``, demodulated to unit norm per output
     channel when ``demodulate`` (epsilon 1e-8). ``upsampling``: a 2x2 stride-2 transposed convolution
-    then ``blur(gain=4, padding=(2, 1))`` -> ``[B, out, 2H, 2W]``; otherwise same padding.
+    then ``blur(gain=4, padding=(2, 1))`` -> ``[B, out, 2H, 2W]``, computed here as a batched matmul and a
+    pixel shuffle (the core runs a grouped transposed convolution, slower on CPU and not bit-identical);
+    otherwise the core's grouped convolution with same padding.
     """
 
     def __init__(
@@ -138,56 +143,46 @@ class ModulatedConv2d(nn.Module):
         upsampling: bool = False,
         modulation_mapping: bool = True,
     ) -> None:
-        super().__init__()
         if upsampling and kernel_size != 2:
             raise ValueError(f"the upsampling modulated convolution has a 2x2 kernel, got {kernel_size}")
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.kernel_size = kernel_size
-        self.demodulate = demodulate
-        self.upsampling = upsampling
-        self.weight = nn.Parameter(torch.randn(1, out_channels, in_channels, kernel_size, kernel_size))
-        # padding = (len(taps) - 2) + (kernel_size - 1) split as (ceil, floor): (2, 1) for the 2x2 kernels
-        total_padding = (len(BLUR_TAPS) - 2) + (kernel_size - 1)
-        self.blur = (
-            blur(gain=4.0, padding=((total_padding + 1) // 2, total_padding // 2)) if upsampling else None
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            affine_name="modulation_mapping",
+            demodulate=demodulate,
+            up=2 if upsampling else 1,
+            resample_filter=BLUR_TAPS,
+            layout="rosinality",
+            gain=SQRT2,
         )
+        self.upsampling = upsampling
+        # created after the weight, as in the original, so seeded initialisations draw in the same order
         self.modulation_mapping = (
             equalized_linear(style_dimension, in_channels, bias_init=1.0) if modulation_mapping else None
         )
-        self.scale = math.sqrt(2) / math.sqrt(in_channels * kernel_size * kernel_size)
 
     def forward(
         self, x: torch.Tensor, style: torch.Tensor
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        batch, channels, height, width = x.shape
+        batch, channels, _, _ = x.shape
         if channels != self.in_channels:
             raise ValueError(f"expected {self.in_channels} input channels, got {channels}")
         if self.modulation_mapping is not None:
             modulation = self.modulation_mapping(style).view(batch, 1, self.in_channels, 1, 1)
         else:
             modulation = style
-        weight = self.scale * self.weight * modulation
-        if self.demodulate:
-            demodulation = torch.rsqrt(torch.sum(weight**2, dim=[2, 3, 4]) + 1e-8)
-            weight = weight * demodulation.view(batch, self.out_channels, 1, 1, 1)
-        k = self.kernel_size
         if self.upsampling:
+            weight = self.weight_gain * self.weight * modulation
+            if self.demodulate:
+                demodulation = torch.rsqrt(torch.sum(weight**2, dim=[2, 3, 4]) + 1e-8)
+                weight = weight * demodulation.view(batch, self.out_channels, 1, 1, 1)
             out = self.blur(_transposed_conv_2x2_stride_2(x, weight))
         else:
-            x = x.reshape(1, batch * channels, height, width)
-            weight = weight.reshape(batch * self.out_channels, self.in_channels, k, k)
-            out = F.conv2d(x, weight, padding=k // 2, groups=batch)
-            out = out.view(batch, self.out_channels, out.shape[2], out.shape[3])
+            out = super().forward(x, styles=modulation)
         if self.modulation_mapping is not None:
             return out, modulation
         return out
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"upsampling={self.upsampling}, demodulate={self.demodulate}"
-        )
 
 
 def _transposed_conv_2x2_stride_2(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
