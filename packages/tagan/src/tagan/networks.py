@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+from insilico_core.nn import pix2pix_resnet_block
 from torch import nn
 
 NormFactory = Callable[[int], nn.Module]
@@ -43,41 +44,14 @@ def norm_layer_factory(norm: str) -> tuple[NormFactory, bool]:
     raise ValueError(f"--norm {norm!r} is not a normalisation layer; expected one of {', '.join(NORM_NAMES)}")
 
 
-class ResnetBlock(nn.Module):
-    """Residual block ``x + conv_block(x)`` with reflection padding.
-
-    ``conv_block`` = [ReflectionPad2d(1), Conv3x3, Norm, ReLU, (Dropout), ReflectionPad2d(1), Conv3x3, Norm].
-    Generator blocks always hold a Dropout entry (p = 0.5 with dropout, else 0), segmenter blocks none: this
-    shifts the Sequential indices of the second convolution (5 vs 4), which the checkpoints record.
-    """
-
-    def __init__(self, dim: int, norm_layer: NormFactory, use_bias: bool, dropout: float | None):
-        super().__init__()
-        layers: list[nn.Module] = [
-            nn.ReflectionPad2d(1),
-            nn.Conv2d(dim, dim, kernel_size=3, padding=0, bias=use_bias),
-            norm_layer(dim),
-            nn.ReLU(True),
-        ]
-        if dropout is not None:
-            layers.append(nn.Dropout(dropout))
-        layers += [
-            nn.ReflectionPad2d(1),
-            nn.Conv2d(dim, dim, kernel_size=3, padding=0, bias=use_bias),
-            norm_layer(dim),
-        ]
-        self.conv_block = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.conv_block(x)
-
-
 class ResnetGenerator(nn.Module):
     """Johnson-style ResNet image-to-image network, used for G and (``segmentor=True``) for S.
 
     7x7 conv, two stride-2 downsamplings (ngf -> 4 ngf), ``n_blocks`` residual blocks, two transposed-conv
-    upsamplings, 7x7 conv to ``output_nc`` channels, tanh. Input ``(N, input_nc, H, W)`` with H, W multiples
-    of 4; output ``(N, output_nc, H, W)`` in [-1, 1].
+    upsamplings, 7x7 conv to ``output_nc`` channels, tanh. The residual blocks are the core pix2pix blocks
+    (keys ``conv_block.{i}``); generator blocks always hold a Dropout entry (p = 0.5 with dropout, else 0),
+    segmenter blocks none, which shifts the index of the second convolution, as the checkpoints record.
+    Input ``(N, input_nc, H, W)`` with H, W multiples of 4; output ``(N, output_nc, H, W)`` in [-1, 1].
     """
 
     def __init__(
@@ -109,7 +83,10 @@ class ResnetGenerator(nn.Module):
                 nn.ReLU(True),
             ]
         block_dropout = None if segmentor else (0.5 if use_dropout else 0.0)
-        layers += [ResnetBlock(ngf * 4, norm_layer, use_bias, block_dropout) for _ in range(n_blocks)]
+        layers += [
+            pix2pix_resnet_block(ngf * 4, "reflect", norm_layer, use_bias, block_dropout)
+            for _ in range(n_blocks)
+        ]
         for i in range(2):
             channels = ngf * 2 ** (2 - i)
             layers += [

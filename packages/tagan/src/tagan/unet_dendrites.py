@@ -12,6 +12,7 @@ import pickle
 from pathlib import Path
 
 import torch
+from insilico_core.nn import UNetDecoderBlock
 from torch import nn
 
 from tagan.checkpoints import load_state_dict
@@ -46,27 +47,20 @@ class Contracter(nn.Module):
         return self.conv(x)
 
 
-class Expander(nn.Module):
-    """One expanding step: ``expand`` (ConvTranspose 2x2 s2), centre crop of the skip, concatenation
-    [upsampled, skip], ``conv`` (DoubleConvolver)."""
+def expander(in_channels: int, out_channels: int) -> UNetDecoderBlock:
+    """One expanding step (the original ``Expander``): ``expand`` (ConvTranspose 2x2 s2), concatenation
+    [upsampled, skip], ``conv`` (DoubleConvolver).
 
-    def __init__(self, in_channels: int, out_channels: int):
-        super().__init__()
-        self.expand = nn.ConvTranspose2d(in_channels, out_channels, kernel_size=2, stride=2)
-        self.conv = DoubleConvolver(in_channels, out_channels)
-
-    @staticmethod
-    def center_crop(skip: torch.Tensor, size: torch.Size) -> torch.Tensor:
-        """Crop ``skip`` to ``size`` (H, W). The offsets are those of the original, which takes the row offset
-        from the width difference and the column offset from the height difference (equal for square maps)."""
-        height, width = skip.shape[2:]
-        column_offset = (height - size[0]) // 2
-        row_offset = (width - size[1]) // 2
-        return skip[:, :, row_offset : row_offset + size[0], column_offset : column_offset + size[1]]
-
-    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
-        x = self.expand(x)
-        return self.conv(torch.cat([x, self.center_crop(skip, x.shape[2:])], 1))
+    The original centre-crops the skip with its row offset taken from the width difference and its column
+    offset from the height difference. The up-sampled map is ``2 * floor(s / 2)`` for a skip of size ``s``,
+    so both differences are 0 or 1 and every offset is 0: the core's centre crop gives the same result.
+    """
+    return UNetDecoderBlock(
+        nn.ConvTranspose2d(in_channels, out_channels, kernel_size=2, stride=2),
+        DoubleConvolver(in_channels, out_channels),
+        up_name="expand",
+        block_name="conv",
+    )
 
 
 class UNet(nn.Module):
@@ -86,7 +80,7 @@ class UNet(nn.Module):
             Contracter(2 ** (number_filter + i), 2 ** (number_filter + i + 1)) for i in range(depth - 1)
         )
         self.expanding_path = nn.ModuleList(
-            Expander(2 ** (number_filter + i + 1), 2 ** (number_filter + i))
+            expander(2 ** (number_filter + i + 1), 2 ** (number_filter + i))
             for i in reversed(range(depth - 1))
         )
         self.output_conv = nn.Conv2d(2**number_filter, out_channels, kernel_size=1)
