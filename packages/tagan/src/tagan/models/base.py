@@ -19,6 +19,19 @@ from torch import nn
 
 from tagan.checkpoints import checkpoint_path, load_network_weights, save_network
 from tagan.losses import build_scheduler
+from tagan.networks import define_D, define_G
+
+
+def add_task_loss_weights(
+    parser: argparse.ArgumentParser, lambda_GAN: float, lambda_seg: float
+) -> argparse.ArgumentParser:
+    """Add ``--lambda_GAN`` (weight of the adversarial loss) and ``--lambda_seg`` (weight of the task
+    network's segmentation loss) with a model's defaults (kept as the original writes them, int or float)."""
+    parser.add_argument("--lambda_GAN", type=float, default=lambda_GAN, help="weight of the GAN loss")
+    parser.add_argument(
+        "--lambda_seg", type=float, default=lambda_seg, help="weight of the segmentation loss"
+    )
+    return parser
 
 
 class BaseModel:
@@ -70,6 +83,74 @@ class BaseModel:
 
     def optimize_parameters(self) -> None:
         raise NotImplementedError
+
+    # --- network builders and update steps the models share ----------------------------------------------
+    @staticmethod
+    def generator(opt: argparse.Namespace, input_nc: int, output_nc: int, use_dropout: bool) -> nn.Module:
+        """``define_G`` with the options' ``ngf``, ``netG``, ``norm`` and initialisation."""
+        return define_G(
+            input_nc, output_nc, opt.ngf, opt.netG, opt.norm, use_dropout, opt.init_type, opt.init_gain
+        )
+
+    @staticmethod
+    def discriminator(opt: argparse.Namespace, input_nc: int) -> nn.Module:
+        """``define_D`` with the options' ``ndf``, ``netD``, ``n_layers_D``, ``norm`` and initialisation."""
+        return define_D(input_nc, opt.ndf, opt.netD, opt.n_layers_D, opt.norm, opt.init_type, opt.init_gain)
+
+    def conditional_discriminator_loss(
+        self, condition: torch.Tensor, real: torch.Tensor, fake: torch.Tensor, weight: float = 1.0
+    ) -> torch.Tensor:
+        """pix2pix loss of ``nets['D']``, which judges ``cat(condition, image)``: logs ``D_fake`` and
+        ``D_real`` (each times ``weight``) and returns their mean. ``fake`` is detached (no gradient to G)."""
+        D = self.nets["D"]
+        with self.autocast():
+            fake_logits = D(torch.cat((condition, fake.detach()), 1))
+            real_logits = D(torch.cat((condition, real), 1))
+        self.losses["D_fake"] = self.criterionGAN(fake_logits.float(), False) * weight
+        self.losses["D_real"] = self.criterionGAN(real_logits.float(), True) * weight
+        return (self.losses["D_fake"] + self.losses["D_real"]) * 0.5
+
+    def conditional_adversarial_loss(self, condition: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+        """G's pix2pix adversarial term: ``nets['D']`` should call ``cat(condition, image)`` real."""
+        with self.autocast():
+            logits = self.nets["D"](torch.cat((condition, image), 1))
+        return self.criterionGAN(logits.float(), True)
+
+    def discriminator_pair_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """CycleGAN loss of one unconditional discriminator: mean of real -> True, detached fake -> False."""
+        with self.autocast():
+            real_logits = D(real)
+            fake_logits = D(fake.detach())
+        return (
+            self.criterionGAN(real_logits.float(), True) + self.criterionGAN(fake_logits.float(), False)
+        ) * 0.5
+
+    def update_discriminator_then_generator(self) -> None:
+        """pix2pix step: forward, one Adam step of D on ``discriminator_loss``, then (D frozen) one of G on
+        ``generator_loss``."""
+        self.forward()
+        D = self.nets["D"]
+        self.set_requires_grad(D, True)
+        self.optimizer_D.zero_grad()
+        self.discriminator_loss().backward()
+        self.optimizer_D.step()
+        self.set_requires_grad(D, False)
+        self.optimizer_G.zero_grad()
+        self.generator_loss().backward()
+        self.optimizer_G.step()
+
+    def update_generators_then_discriminators(self, discriminators: list[nn.Module]) -> None:
+        """CycleGAN step: forward, one Adam step of both generators (``discriminators`` frozen) on
+        ``generator_loss``, then one of the discriminators on ``discriminator_loss``."""
+        self.forward()
+        self.set_requires_grad(discriminators, False)
+        self.optimizer_G.zero_grad()
+        self.generator_loss().backward()
+        self.optimizer_G.step()
+        self.set_requires_grad(discriminators, True)
+        self.optimizer_D.zero_grad()
+        self.discriminator_loss().backward()
+        self.optimizer_D.step()
 
     # --- shared behaviour -------------------------------------------------------------------------------
     @classmethod

@@ -19,7 +19,6 @@ from torch import nn
 from tagan.image_pool import ImagePool
 from tagan.losses import GANLoss
 from tagan.models.base import BaseModel
-from tagan.networks import define_D, define_G
 from tagan.unet_dendrites import load_unet_dendrites
 
 RING_THRESHOLD = 0.25  # U outputs are sigmoid probabilities
@@ -67,30 +66,10 @@ class CycleModel(BaseModel):
     @classmethod
     def define_network(cls, opt: argparse.Namespace, name: str) -> nn.Module:
         cls.check_network_name(name)
-        if name == "G_F":
-            return define_G(
-                opt.input_nc,
-                opt.output_nc,
-                opt.ngf,
-                opt.netG,
-                opt.norm,
-                not opt.no_dropout,
-                opt.init_type,
-                opt.init_gain,
-            )
-        if name == "G_L":
-            return define_G(
-                opt.output_nc,
-                opt.input_nc,
-                opt.ngf,
-                opt.netG,
-                opt.norm,
-                not opt.no_dropout,
-                opt.init_type,
-                opt.init_gain,
-            )
-        channels = opt.output_nc if name == "D_F" else opt.input_nc
-        return define_D(channels, opt.ndf, opt.netD, opt.n_layers_D, opt.norm, opt.init_type, opt.init_gain)
+        if name in ("G_F", "G_L"):
+            source, target = (opt.input_nc, opt.output_nc) if name == "G_F" else (opt.output_nc, opt.input_nc)
+            return cls.generator(opt, source, target, not opt.no_dropout)
+        return cls.discriminator(opt, opt.output_nc if name == "D_F" else opt.input_nc)
 
     def __init__(self, opt: argparse.Namespace):
         super().__init__(opt)
@@ -154,14 +133,6 @@ class CycleModel(BaseModel):
         self.losses["seg"] = self.criterionSeg(self.seg_F, self.seg_rec_F) * self.opt.lambda_seg
         return sum(self.losses[name] for name in ("G_F", "G_L", "cycle_F", "cycle_L", "seg"))
 
-    def discriminator_pair_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        with self.autocast():
-            real_logits = D(real)
-            fake_logits = D(fake.detach())
-        return (
-            self.criterionGAN(real_logits.float(), True) + self.criterionGAN(fake_logits.float(), False)
-        ) * 0.5
-
     def discriminator_loss(self, use_pools: bool = True) -> torch.Tensor:
         """D_F judges live images (real L vs generated L), D_L fixed ones (rescaled real F vs generated F)."""
         fake_L = self.fake_L_pool.query(self.fake_L) if use_pools else self.fake_L
@@ -176,13 +147,4 @@ class CycleModel(BaseModel):
         self.discriminator_loss(use_pools=False)
 
     def optimize_parameters(self) -> None:
-        self.forward()
-        discriminators = [self.nets["D_F"], self.nets["D_L"]]
-        self.set_requires_grad(discriminators, False)
-        self.optimizer_G.zero_grad()
-        self.generator_loss().backward()
-        self.optimizer_G.step()
-        self.set_requires_grad(discriminators, True)
-        self.optimizer_D.zero_grad()
-        self.discriminator_loss().backward()
-        self.optimizer_D.step()
+        self.update_generators_then_discriminators([self.nets["D_F"], self.nets["D_L"]])

@@ -16,7 +16,6 @@ from torch import nn
 from tagan.image_pool import ImagePool
 from tagan.losses import GANLoss
 from tagan.models.base import BaseModel
-from tagan.networks import define_D, define_G
 
 
 class CycleGANModel(BaseModel):
@@ -52,11 +51,8 @@ class CycleGANModel(BaseModel):
         cls.check_network_name(name)
         if name in ("G_A", "G_B"):
             source, target = (opt.input_nc, opt.output_nc) if name == "G_A" else (opt.output_nc, opt.input_nc)
-            return define_G(
-                source, target, opt.ngf, opt.netG, opt.norm, not opt.no_dropout, opt.init_type, opt.init_gain
-            )
-        channels = opt.output_nc if name == "D_A" else opt.input_nc
-        return define_D(channels, opt.ndf, opt.netD, opt.n_layers_D, opt.norm, opt.init_type, opt.init_gain)
+            return cls.generator(opt, source, target, not opt.no_dropout)
+        return cls.discriminator(opt, opt.output_nc if name == "D_A" else opt.input_nc)
 
     def __init__(self, opt: argparse.Namespace):
         super().__init__(opt)
@@ -128,14 +124,6 @@ class CycleGANModel(BaseModel):
         self.losses["cycle_B"] = self.criterionCycle(self.rec_B.float(), self.real_B) * opt.lambda_B
         return sum(self.losses[name] for name in ("G_A", "G_B", "cycle_A", "cycle_B", "idt_A", "idt_B"))
 
-    def discriminator_pair_loss(self, D: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        with self.autocast():
-            real_logits = D(real)
-            fake_logits = D(fake.detach())
-        return (
-            self.criterionGAN(real_logits.float(), True) + self.criterionGAN(fake_logits.float(), False)
-        ) * 0.5
-
     def discriminator_loss(self, use_pools: bool = True) -> torch.Tensor:
         fake_B = self.fake_B_pool.query(self.fake_B) if use_pools else self.fake_B
         fake_A = self.fake_A_pool.query(self.fake_A) if use_pools else self.fake_A
@@ -148,13 +136,4 @@ class CycleGANModel(BaseModel):
         self.discriminator_loss(use_pools=False)
 
     def optimize_parameters(self) -> None:
-        self.forward()
-        discriminators = [self.nets["D_A"], self.nets["D_B"]]
-        self.set_requires_grad(discriminators, False)
-        self.optimizer_G.zero_grad()
-        self.generator_loss().backward()
-        self.optimizer_G.step()
-        self.set_requires_grad(discriminators, True)
-        self.optimizer_D.zero_grad()
-        self.discriminator_loss().backward()
-        self.optimizer_D.step()
+        self.update_generators_then_discriminators([self.nets["D_A"], self.nets["D_B"]])

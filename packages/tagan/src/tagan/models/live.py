@@ -18,8 +18,8 @@ import torch
 from torch import nn
 
 from tagan.losses import GANLoss
-from tagan.models.base import BaseModel
-from tagan.networks import define_D, define_G, define_S
+from tagan.models.base import BaseModel, add_task_loss_weights
+from tagan.networks import define_S
 
 RING_THRESHOLD = 0.07 * 2 - 1  # S outputs are in [-1, 1]
 FIBER_THRESHOLD = 0.04 * 2 - 1
@@ -65,8 +65,7 @@ class LiveModel(BaseModel):
         )
         if is_train:
             parser.set_defaults(pool_size=0, gan_mode="vanilla")
-            parser.add_argument("--lambda_seg", type=float, default=1, help="weight of the segmentation loss")
-            parser.add_argument("--lambda_GAN", type=float, default=1, help="weight of the GAN loss")
+            add_task_loss_weights(parser, lambda_GAN=1, lambda_seg=1)
             parser.add_argument(
                 "--legacy_live_adversarial",
                 action="store_true",
@@ -82,27 +81,10 @@ class LiveModel(BaseModel):
     def define_network(cls, opt: argparse.Namespace, name: str) -> nn.Module:
         cls.check_network_name(name)
         if name == "G":
-            return define_G(
-                3,
-                opt.output_nc,
-                opt.ngf,
-                opt.netG,
-                opt.norm,
-                not opt.no_dropout,
-                opt.init_type,
-                opt.init_gain,
-            )
+            return cls.generator(opt, 3, opt.output_nc, not opt.no_dropout)
         if name == "S":
             return define_S(1, 2, opt.ngf, opt.netS, opt.norm, opt.init_type, opt.init_gain)
-        return define_D(
-            opt.input_nc + opt.output_nc,
-            opt.ndf,
-            opt.netD,
-            opt.n_layers_D,
-            opt.norm,
-            opt.init_type,
-            opt.init_gain,
-        )
+        return cls.discriminator(opt, opt.input_nc + opt.output_nc)
 
     def __init__(self, opt: argparse.Namespace):
         super().__init__(opt)
@@ -151,19 +133,11 @@ class LiveModel(BaseModel):
         )
 
     def discriminator_loss(self) -> torch.Tensor:
-        D = self.nets["D"]
-        with self.autocast():
-            fake_logits = D(torch.cat((self.confocal, self.fakeSTED.detach()), 1))
-            real_logits = D(torch.cat((self.confocal, self.STED), 1))
-        self.losses["D_fake"] = self.criterionGAN(fake_logits.float(), False)
-        self.losses["D_real"] = self.criterionGAN(real_logits.float(), True)
-        return (self.losses["D_fake"] + self.losses["D_real"]) * 0.5
+        return self.conditional_discriminator_loss(self.confocal, self.STED, self.fakeSTED)
 
     def generator_loss(self) -> torch.Tensor:
         judged = self.STED if self.opt.legacy_live_adversarial else self.fakeSTED
-        with self.autocast():
-            logits = self.nets["D"](torch.cat((self.confocal, judged), 1))
-        self.losses["G_GAN"] = self.criterionGAN(logits.float(), True) * self.opt.lambda_GAN
+        self.losses["G_GAN"] = self.conditional_adversarial_loss(self.confocal, judged) * self.opt.lambda_GAN
         self.losses["S_fake"] = (
             self.criterionSEG(self.seg_fakeSTED.float(), self.seg_STED) * self.opt.lambda_seg
         )
@@ -174,13 +148,4 @@ class LiveModel(BaseModel):
         self.generator_loss()
 
     def optimize_parameters(self) -> None:
-        self.forward()
-        D = self.nets["D"]
-        self.set_requires_grad(D, True)
-        self.optimizer_D.zero_grad()
-        self.discriminator_loss().backward()
-        self.optimizer_D.step()
-        self.set_requires_grad(D, False)
-        self.optimizer_G.zero_grad()
-        self.generator_loss().backward()
-        self.optimizer_G.step()
+        self.update_discriminator_then_generator()

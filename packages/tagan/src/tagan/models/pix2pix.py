@@ -13,7 +13,6 @@ from torch import nn
 
 from tagan.losses import GANLoss
 from tagan.models.base import BaseModel
-from tagan.networks import define_D, define_G
 
 
 class Pix2PixModel(BaseModel):
@@ -39,18 +38,8 @@ class Pix2PixModel(BaseModel):
     def define_network(cls, opt: argparse.Namespace, name: str) -> nn.Module:
         cls.check_network_name(name)
         if name == "G":
-            return define_G(
-                opt.input_nc, opt.output_nc, opt.ngf, opt.netG, opt.norm, True, opt.init_type, opt.init_gain
-            )
-        return define_D(
-            opt.input_nc + opt.output_nc,
-            opt.ndf,
-            opt.netD,
-            opt.n_layers_D,
-            opt.norm,
-            opt.init_type,
-            opt.init_gain,
-        )
+            return cls.generator(opt, opt.input_nc, opt.output_nc, True)
+        return cls.discriminator(opt, opt.input_nc + opt.output_nc)
 
     def __init__(self, opt: argparse.Namespace):
         super().__init__(opt)
@@ -73,18 +62,10 @@ class Pix2PixModel(BaseModel):
         self.visuals.update(real_A=self.real_A, fake_B=self.fake_B, real_B=self.real_B)
 
     def discriminator_loss(self) -> torch.Tensor:
-        D = self.nets["D"]
-        with self.autocast():
-            fake_logits = D(torch.cat((self.real_A, self.fake_B.detach()), 1))
-            real_logits = D(torch.cat((self.real_A, self.real_B), 1))
-        self.losses["D_fake"] = self.criterionGAN(fake_logits.float(), False)
-        self.losses["D_real"] = self.criterionGAN(real_logits.float(), True)
-        return (self.losses["D_fake"] + self.losses["D_real"]) * 0.5
+        return self.conditional_discriminator_loss(self.real_A, self.real_B, self.fake_B)
 
     def generator_loss(self) -> torch.Tensor:
-        with self.autocast():
-            logits = self.nets["D"](torch.cat((self.real_A, self.fake_B), 1))
-        self.losses["G_GAN"] = self.criterionGAN(logits.float(), True)
+        self.losses["G_GAN"] = self.conditional_adversarial_loss(self.real_A, self.fake_B)
         self.losses["G_GEN"] = self.criterionMSE(self.fake_B.float(), self.real_B) * self.opt.lambda_MSE
         return self.losses["G_GAN"] + self.losses["G_GEN"]
 
@@ -93,13 +74,4 @@ class Pix2PixModel(BaseModel):
         self.generator_loss()
 
     def optimize_parameters(self) -> None:
-        self.forward()
-        D = self.nets["D"]
-        self.set_requires_grad(D, True)
-        self.optimizer_D.zero_grad()
-        self.discriminator_loss().backward()
-        self.optimizer_D.step()
-        self.set_requires_grad(D, False)
-        self.optimizer_G.zero_grad()
-        self.generator_loss().backward()
-        self.optimizer_G.step()
+        self.update_discriminator_then_generator()

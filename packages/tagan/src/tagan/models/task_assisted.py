@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from tagan.losses import GANLoss
-from tagan.models.base import BaseModel
-from tagan.networks import define_D, define_G, define_S
+from tagan.models.base import BaseModel, add_task_loss_weights
+from tagan.networks import define_S
 
 
 class TaskAssistedGANModel(BaseModel):
@@ -43,10 +43,7 @@ class TaskAssistedGANModel(BaseModel):
         parser.set_defaults(norm="batch", netS="resnet_6blocks", dataset_mode="axons")
         if is_train:
             parser.set_defaults(pool_size=0, gan_mode="vanilla")
-            parser.add_argument("--lambda_GAN", type=float, default=1.0, help="weight of the GAN loss")
-            parser.add_argument(
-                "--lambda_seg", type=float, default=1.0, help="weight of the segmentation loss"
-            )
+            add_task_loss_weights(parser, lambda_GAN=1.0, lambda_seg=1.0)
         return parser
 
     @classmethod
@@ -57,28 +54,11 @@ class TaskAssistedGANModel(BaseModel):
     def define_network(cls, opt: argparse.Namespace, name: str) -> nn.Module:
         cls.check_network_name(name)
         if name == "G":
-            return define_G(
-                opt.input_nc,
-                opt.output_nc,
-                opt.ngf,
-                opt.netG,
-                opt.norm,
-                not opt.no_dropout,
-                opt.init_type,
-                opt.init_gain,
-            )
+            return cls.generator(opt, opt.input_nc, opt.output_nc, not opt.no_dropout)
         if name == "S":
             channels = cls.segmentation_channels or opt.output_nc
             return define_S(opt.input_nc, channels, opt.ngf, opt.netS, opt.norm, opt.init_type, opt.init_gain)
-        return define_D(
-            opt.input_nc + opt.output_nc,
-            opt.ndf,
-            opt.netD,
-            opt.n_layers_D,
-            opt.norm,
-            opt.init_type,
-            opt.init_gain,
-        )
+        return cls.discriminator(opt, opt.input_nc + opt.output_nc)
 
     def __init__(self, opt: argparse.Namespace):
         super().__init__(opt)
@@ -116,18 +96,10 @@ class TaskAssistedGANModel(BaseModel):
         self.visuals.update(zip(self.labels, tensors, strict=True))
 
     def discriminator_loss(self) -> torch.Tensor:
-        D, lam = self.nets["D"], self.opt.lambda_GAN
-        with self.autocast():
-            fake_logits = D(torch.cat((self.source, self.fake.detach()), 1))
-            real_logits = D(torch.cat((self.source, self.target), 1))
-        self.losses["D_fake"] = self.criterionGAN(fake_logits.float(), False) * lam
-        self.losses["D_real"] = self.criterionGAN(real_logits.float(), True) * lam
-        return (self.losses["D_fake"] + self.losses["D_real"]) * 0.5
+        return self.conditional_discriminator_loss(self.source, self.target, self.fake, self.opt.lambda_GAN)
 
     def generator_loss(self) -> torch.Tensor:
-        with self.autocast():
-            fake_logits = self.nets["D"](torch.cat((self.source, self.fake), 1))
-        self.losses["G_GAN"] = self.criterionGAN(fake_logits.float(), True) * self.opt.lambda_GAN
+        self.losses["G_GAN"] = self.conditional_adversarial_loss(self.source, self.fake) * self.opt.lambda_GAN
         self.losses["S_fake"] = self.criterionSEG(self.seg_fake.float(), self.seg_GT) * self.opt.lambda_seg
         return self.losses["G_GAN"] + self.losses["S_fake"]
 
@@ -142,16 +114,7 @@ class TaskAssistedGANModel(BaseModel):
         self.segmenter_loss()
 
     def optimize_parameters(self) -> None:
-        self.forward()
-        D = self.nets["D"]
-        self.set_requires_grad(D, True)
-        self.optimizer_D.zero_grad()
-        self.discriminator_loss().backward()
-        self.optimizer_D.step()
-        self.set_requires_grad(D, False)
-        self.optimizer_G.zero_grad()
-        self.generator_loss().backward()
-        self.optimizer_G.step()
+        self.update_discriminator_then_generator()
         self.optimizer_S.zero_grad()
         self.segmenter_loss().backward()
         self.optimizer_S.step()
@@ -181,10 +144,7 @@ class AxonalRingsModel(TaskAssistedGANModel):
         )
         if is_train:
             parser.set_defaults(pool_size=0, gan_mode="vanilla", niter=900, niter_decay=100)
-            parser.add_argument("--lambda_GAN", type=float, default=1, help="weight of the GAN loss")
-            parser.add_argument(
-                "--lambda_seg", type=float, default=10, help="weight of the segmentation loss"
-            )
+            add_task_loss_weights(parser, lambda_GAN=1, lambda_seg=10)
         return parser
 
     def read_pair(self, data: dict) -> tuple[torch.Tensor, torch.Tensor]:
@@ -216,10 +176,7 @@ class SimulatedNanodomainsModel(AxonalRingsModel):
                 batch_size=64,
                 preprocess="rotation",
             )
-            parser.add_argument("--lambda_GAN", type=float, default=1, help="weight of the GAN loss")
-            parser.add_argument(
-                "--lambda_seg", type=float, default=100, help="weight of the segmentation loss"
-            )
+            add_task_loss_weights(parser, lambda_GAN=1, lambda_seg=100)
         return parser
 
 
@@ -252,10 +209,7 @@ class DendritesModel(AxonalRingsModel):
                 preprocess="crop_rotation",
                 crop_size=128,
             )
-            parser.add_argument("--lambda_GAN", type=float, default=1.0, help="weight of the GAN loss")
-            parser.add_argument(
-                "--lambda_seg", type=float, default=1.0, help="weight of the segmentation loss"
-            )
+            add_task_loss_weights(parser, lambda_GAN=1.0, lambda_seg=1.0)
         return parser
 
     def read_segmentation(self, data: dict) -> torch.Tensor:
@@ -291,10 +245,7 @@ class SynprotModel(AxonalRingsModel):
                 crop_size=128,
                 save_epoch_freq=100,
             )
-            parser.add_argument("--lambda_GAN", type=float, default=1.0, help="weight of the GAN loss")
-            parser.add_argument(
-                "--lambda_seg", type=float, default=1.0, help="weight of the segmentation loss"
-            )
+            add_task_loss_weights(parser, lambda_GAN=1.0, lambda_seg=1.0)
         return parser
 
     def read_segmentation(self, data: dict) -> torch.Tensor:
@@ -325,8 +276,5 @@ class SAureusModel(AxonalRingsModel):
         )
         if is_train:
             parser.set_defaults(pool_size=0, gan_mode="vanilla", niter=900, niter_decay=100)
-            parser.add_argument("--lambda_GAN", type=float, default=1, help="weight of the GAN loss")
-            parser.add_argument(
-                "--lambda_seg", type=float, default=10, help="weight of the segmentation loss"
-            )
+            add_task_loss_weights(parser, lambda_GAN=1, lambda_seg=10)
         return parser
