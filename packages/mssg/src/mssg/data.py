@@ -181,7 +181,8 @@ class CovariateImageDataset(Dataset):
         if self.xflip[index]:
             image = image[:, :, ::-1]
         label = self.get_label(index) if self.use_labels else np.zeros([0], np.float32)
-        return torch.from_numpy(np.ascontiguousarray(image)), torch.from_numpy(label)
+        # copies: the decoded image and the label table may be read-only views
+        return torch.from_numpy(np.array(image)), torch.from_numpy(np.array(label))
 
     def kwargs(self) -> dict[str, Any]:
         """Plain constructor kwargs (stored in snapshots as ``training_set_kwargs``)."""

@@ -31,9 +31,14 @@ import numpy as np
 MORPHO_TARGETS = {"source1": "intensity", "source2": "slant"}
 
 
+def _logistic(x: np.ndarray) -> np.ndarray:
+    """``1 / (1 + exp(-x))`` written through tanh, so large ``|x|`` saturates instead of overflowing."""
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
 def sigmoid_curve(t: np.ndarray, a: float, b: float, c: float, d: float) -> np.ndarray:
     """``c / (1 + exp(-a (t - b))) + d``."""
-    return c / (1.0 + np.exp(-a * (t - b))) + d
+    return c * _logistic(a * (t - b)) + d
 
 
 def inverse_sigmoid_curve(y: np.ndarray, a: float, b: float, c: float, d: float) -> np.ndarray:
@@ -54,7 +59,7 @@ def fit_sigmoid_curve(t: np.ndarray, y: np.ndarray, p0: list[float], iterations:
     cost = float(np.sum(residual(p) ** 2))
     for _ in range(iterations):
         a, b, c, _d = p
-        s = 1.0 / (1.0 + np.exp(-a * (t - b)))
+        s = _logistic(a * (t - b))
         jac = np.stack([c * s * (1 - s) * (t - b), -c * s * (1 - s) * a, s, np.ones_like(t)], axis=1)
         r = residual(p)
         jtj, jtr = jac.T @ jac, jac.T @ r

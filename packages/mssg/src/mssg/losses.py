@@ -185,10 +185,10 @@ class MSSGLoss:
             gen_img, _ = self.run_G(gen_z, gen_c)
             out = self.run_D(gen_img, gen_c, blur_sigma)
             loss = adversarial_loss(out[:, 0], True, self.loss_impl).mean()
-            stats["Loss/G/loss"] = float(loss)
+            stats["Loss/G/loss"] = float(loss.detach())
             if self.aux_weight > 0:
                 aux = aux_loss(out[:, 1:], gen_c, self.layout)
-                stats["Loss/G/aux"] = float(aux)
+                stats["Loss/G/aux"] = float(aux.detach())
                 loss = loss + self.aux_weight * aux
             loss.mul(gain).backward()
 
@@ -202,7 +202,7 @@ class MSSGLoss:
             pl_mean = self.pl_mean.lerp(pl_lengths.mean(), self.pl_decay)
             self.pl_mean.copy_(pl_mean.detach())
             penalty = (pl_lengths - pl_mean).square()
-            stats["Loss/pl_penalty"] = float(penalty.mean())
+            stats["Loss/pl_penalty"] = float(penalty.detach().mean())
             (penalty * self.pl_weight).mean().mul(gain).backward()
 
         if do_Dmain:
@@ -210,7 +210,7 @@ class MSSGLoss:
             out = self.run_D(gen_img.detach(), gen_c, blur_sigma, update_emas=True)
             loss_fake = adversarial_loss(out[:, 0], False, self.loss_impl).mean()
             loss_fake.mul(gain).backward()
-            stats["Loss/D/fake"] = float(loss_fake)
+            stats["Loss/D/fake"] = float(loss_fake.detach())
 
         if do_Dmain or do_Dr1:
             real = real_img.detach().requires_grad_(do_Dr1)
@@ -218,16 +218,16 @@ class MSSGLoss:
             loss = real.new_zeros([])
             if do_Dmain:
                 loss_real = adversarial_loss(out[:, 0], True, self.loss_impl).mean()
-                stats["Loss/D/real"] = float(loss_real)
+                stats["Loss/D/real"] = float(loss_real.detach())
                 loss = loss + loss_real
                 if self.aux_weight > 0:
                     aux = aux_loss(out[:, 1:], real_c, self.layout)
-                    stats["Loss/D/aux"] = float(aux)
+                    stats["Loss/D/aux"] = float(aux.detach())
                     loss = loss + self.aux_weight * aux
             if do_Dr1:
                 (r1_grads,) = torch.autograd.grad(out[:, 0].sum(), real, create_graph=True)
                 penalty = r1_grads.square().sum([1, 2, 3])
-                stats["Loss/r1_penalty"] = float(penalty.mean())
+                stats["Loss/r1_penalty"] = float(penalty.detach().mean())
                 loss = loss + (penalty * (self.r1_gamma / 2)).mean()
             loss.mul(gain).backward()
         return stats
