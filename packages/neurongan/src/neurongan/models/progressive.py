@@ -11,6 +11,7 @@ exactly as in the original.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -23,7 +24,7 @@ def _after_state_dict_load(module: ProgressiveNetwork, incompatible_keys: object
     module._sync_fading()
 
 
-class ProgressiveNetwork(nn.Module):
+class ProgressiveNetwork(nn.Module, ABC):
     """Base class: attributes, growth API and the original's ``*_attrs`` dict; subclasses merge blocks."""
 
     alpha: torch.Tensor
@@ -113,8 +114,9 @@ class ProgressiveNetwork(nn.Module):
             self.increase_resolution()
             self.advance_transition(alpha if self.image_size == res else 1.0)
 
+    @abstractmethod
     def _merge_new_block(self) -> None:
-        raise NotImplementedError
+        """Make the faded-in block permanent once alpha reaches 1 (keys shift as in the original)."""
 
     def saved_attrs(self) -> dict[str, Any]:
         """The original's ``Generator_attrs`` / ``Discriminator_attrs`` dict, same names and order."""

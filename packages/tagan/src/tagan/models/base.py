@@ -10,6 +10,7 @@ implements ``set_input``, ``forward`` and ``optimize_parameters``. Networks live
 from __future__ import annotations
 
 import argparse
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from pathlib import Path
 
@@ -34,7 +35,7 @@ def add_task_loss_weights(
     return parser
 
 
-class BaseModel:
+class BaseModel(ABC):
     model_name = "base"
     loss_names: tuple[str, ...] = ()
     visual_names: tuple[str, ...] = ()
@@ -67,22 +68,26 @@ class BaseModel:
         return parser
 
     @classmethod
+    @abstractmethod
     def network_names(cls, is_train: bool) -> list[str]:
         """Networks built (in this order, which fixes the RNG draws of their initialisation) and saved."""
-        raise NotImplementedError
 
     @classmethod
+    @abstractmethod
     def define_network(cls, opt: argparse.Namespace, name: str) -> nn.Module:
-        raise NotImplementedError
+        """The network called ``name`` (e.g. ``"G"``, ``"S"``, ``"D"``) with this model's options."""
 
+    @abstractmethod
     def set_input(self, data: dict) -> None:
-        raise NotImplementedError
+        """Take one batch from the data loader (tensors moved to the model's device)."""
 
+    @abstractmethod
     def forward(self) -> None:
-        raise NotImplementedError
+        """Run the generator(s) on the current input."""
 
+    @abstractmethod
     def optimize_parameters(self) -> None:
-        raise NotImplementedError
+        """One training step of every network, in the original's order."""
 
     # --- network builders and update steps the models share ----------------------------------------------
     @staticmethod
