@@ -19,6 +19,8 @@ _EXPORTS = {
     "read_png": "png",
     "write_png": "png",
     "write_jpeg": "png",
+    "read_nifti": "nifti",
+    "write_nifti": "nifti",
     "read_image": "image_io",
     "write_image": "image_io",
     "IMAGE_SUFFIXES": "image_io",
