@@ -9,7 +9,12 @@ import struct
 import numpy as np
 import pytest
 from insilico_core.data import read_image, read_nifti, write_nifti
-from insilico_core.data.nifti import quaternion_to_rotation, rotation_to_quaternion
+from insilico_core.data.nifti import (
+    decode_nifti,
+    encode_nifti,
+    quaternion_to_rotation,
+    rotation_to_quaternion,
+)
 
 
 def _header(
@@ -128,6 +133,9 @@ def test_write_read_round_trip_keeps_values_and_affine(tmp_path, name, dtype):
     assert back.dtype == array.dtype
     np.testing.assert_array_equal(back, array)
     np.testing.assert_allclose(back_affine, affine)
+    payload = encode_nifti(array, affine, compress=name.endswith(".gz"))  # in-memory form (zip members)
+    assert payload == (tmp_path / name).read_bytes()
+    np.testing.assert_array_equal(decode_nifti(payload, name)[0], array)
 
 
 def test_written_header_fields_match_the_specification(tmp_path):

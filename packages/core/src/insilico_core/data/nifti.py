@@ -128,19 +128,16 @@ def rotation_to_quaternion(rotation: np.ndarray) -> np.ndarray:
     return -quat if quat[0] < 0 else quat
 
 
-def _file_bytes(path: Path) -> bytes:
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such NIfTI file")
-    data = path.read_bytes()
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as error:
-            raise ValueError(f"{path}: corrupt or truncated gzip stream ({error})") from error
-    return data
+def _uncompressed(data: bytes, where: str | Path) -> bytes:
+    if data[:2] != b"\x1f\x8b":
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as error:
+        raise ValueError(f"{where}: corrupt or truncated gzip stream ({error})") from error
 
 
-def parse_header(data: bytes, path: Path) -> NiftiHeader:
+def parse_header(data: bytes, path: str | Path) -> NiftiHeader:
     """Decode the 348-byte NIfTI-1 header at the start of ``data`` (``path`` names the file in errors)."""
     if len(data) < HEADER_SIZE:
         raise ValueError(f"{path}: {len(data)} bytes is too short for a NIfTI-1 header ({HEADER_SIZE} bytes)")
@@ -184,21 +181,42 @@ def parse_header(data: bytes, path: Path) -> NiftiHeader:
     )
 
 
-def read_nifti_raw(path: str | Path) -> tuple[np.ndarray, NiftiHeader]:
-    """Stored voxels (native dtype, shape ``dim[1..dim[0]]``, no scaling applied) and the header."""
-    path = Path(path)
-    data = _file_bytes(path)
-    header = parse_header(data, path)
+def decode_nifti_raw(data: bytes, where: str | Path) -> tuple[np.ndarray, NiftiHeader]:
+    """Stored voxels (native dtype, shape ``dim[1..dim[0]]``, unscaled) and header of the bytes of a
+    ``.nii`` or ``.nii.gz`` file; ``where`` names the file in errors."""
+    data = _uncompressed(data, where)
+    header = parse_header(data, where)
     dtype = np.dtype(DATATYPES[header.datatype]).newbyteorder(header.byteorder)
     count = int(np.prod(header.shape))
     end = header.vox_offset + count * dtype.itemsize
     if header.vox_offset < HEADER_SIZE or end > len(data):
         raise ValueError(
-            f"{path}: truncated NIfTI file: {count} voxels of {dtype.itemsize} bytes from offset "
+            f"{where}: truncated NIfTI file: {count} voxels of {dtype.itemsize} bytes from offset "
             f"{header.vox_offset} need {end} bytes, the file has {len(data)}"
         )
     voxels = np.frombuffer(data, dtype, count, header.vox_offset).reshape(header.shape, order="F")
     return voxels.astype(dtype.newbyteorder("="), copy=True), header
+
+
+def decode_nifti(data: bytes, where: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Voxels and affine of the bytes of a ``.nii`` / ``.nii.gz`` file (see :func:`read_nifti`)."""
+    voxels, header = decode_nifti_raw(data, where)
+    if header.scaled:
+        inter = header.scl_inter if np.isfinite(header.scl_inter) else 0.0
+        voxels = voxels.astype(np.float64) * header.scl_slope + inter
+    return voxels, header.affine()
+
+
+def _file_bytes(path: Path) -> bytes:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such NIfTI file")
+    return path.read_bytes()
+
+
+def read_nifti_raw(path: str | Path) -> tuple[np.ndarray, NiftiHeader]:
+    """Stored voxels (native dtype, no scaling applied) and the header of a ``.nii`` / ``.nii.gz`` file."""
+    path = Path(path)
+    return decode_nifti_raw(_file_bytes(path), path)
 
 
 def read_nifti(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -208,11 +226,25 @@ def read_nifti(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     (nibabel's ``get_fdata()`` values). Raises ``ValueError`` naming the file for a bad magic, an unsupported
     datatype or truncated data, ``FileNotFoundError`` when it does not exist.
     """
-    voxels, header = read_nifti_raw(path)
-    if header.scaled:
-        inter = header.scl_inter if np.isfinite(header.scl_inter) else 0.0
-        voxels = voxels.astype(np.float64) * header.scl_slope + inter
-    return voxels, header.affine()
+    path = Path(path)
+    return decode_nifti(_file_bytes(path), path)
+
+
+def encode_nifti(array: np.ndarray, affine: np.ndarray | None = None, compress: bool = False) -> bytes:
+    """The bytes :func:`write_nifti` writes (``compress``: gzip with a zero timestamp, i.e. ``.nii.gz``)."""
+    array = np.asarray(array)
+    code = _CODES.get(array.dtype.str[1:])
+    if code is None:
+        raise ValueError(f"cannot store dtype {array.dtype} in NIfTI-1; use one of {sorted(_CODES)}")
+    if not 1 <= array.ndim <= 7:
+        raise ValueError(f"NIfTI-1 stores 1 to 7 dimensions, got shape {array.shape}")
+    affine = np.eye(4) if affine is None else np.asarray(affine, np.float64)
+    if affine.shape != (4, 4):
+        raise ValueError(f"the affine must be a 4x4 matrix, got shape {affine.shape}")
+    header = _encode_header(array.shape, code, array.dtype.itemsize * 8, affine)
+    voxels = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes(order="F")
+    payload = header + b"\x00" * (VOX_OFFSET - HEADER_SIZE) + voxels
+    return gzip.compress(payload, mtime=0) if compress else payload
 
 
 def write_nifti(path: str | Path, array: np.ndarray, affine: np.ndarray | None = None) -> Path:
@@ -223,20 +255,10 @@ def write_nifti(path: str | Path, array: np.ndarray, affine: np.ndarray | None =
     A ``.gz`` suffix compresses the file (gzip with a zero timestamp, so output is reproducible).
     """
     path = Path(path)
-    array = np.asarray(array)
-    code = _CODES.get(array.dtype.str[1:])
-    if code is None:
-        raise ValueError(f"{path}: cannot store dtype {array.dtype} in NIfTI-1; use one of {sorted(_CODES)}")
-    if not 1 <= array.ndim <= 7:
-        raise ValueError(f"{path}: NIfTI-1 stores 1 to 7 dimensions, got shape {array.shape}")
-    affine = np.eye(4) if affine is None else np.asarray(affine, np.float64)
-    if affine.shape != (4, 4):
-        raise ValueError(f"{path}: affine must be a 4x4 matrix, got shape {affine.shape}")
-    header = _encode_header(array.shape, code, array.dtype.itemsize * 8, affine)
-    voxels = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes(order="F")
-    payload = header + b"\x00" * (VOX_OFFSET - HEADER_SIZE) + voxels
-    if path.name.lower().endswith(".gz"):
-        payload = gzip.compress(payload, mtime=0)
+    try:
+        payload = encode_nifti(array, affine, compress=path.name.lower().endswith(".gz"))
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from error
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(payload)
     return path
