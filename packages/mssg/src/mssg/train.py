@@ -34,18 +34,26 @@ from insilico_core.train import (
 )
 
 from mssg.checkpoint import load_snapshot, save_snapshot
-from mssg.data import CovariateImageDataset
+from mssg.data import CovariateImageDataset, SplitFiles, read_labels
+from mssg.latent import LatentModel, MorphoCovariateModel, fit_latent_model, load_latent_model
 from mssg.losses import AuxLayout, MSSGLoss, lambda_schedule
-from mssg.multisource import MORPHO, LabelCompleter, fit_morpho_models
+from mssg.multisource import MORPHO, LabelCompleter, completion_scenario, fit_morpho_models
 from mssg.networks import Discriminator, stylegan2, stylegan3
 
 CFGS = ("stylegan3-t", "stylegan3-r", "stylegan2")
+
+# train_real_ms.py's --data_name -> this package's real multi-source schema (mssg.covariates), where the
+# real-MS dataset class reads other covariates than the semi-MS one of the same name.
+REAL_MS_SCHEMAS = {"ukb": "ukb_real", "retinal": "retinal_real"}
+
+LATENT_MODEL_FILE = "latent_model_source{}.json"
 
 
 @dataclass
 class TrainOptions:
     """Every flag of the original train.py / train_ms.py / train_real_ms.py (spec §2.1-2.3), plus
-    device/precision; ``real_multisource`` selects the real multi-source layout and loss."""
+    device/precision; ``real_multisource`` selects the real multi-source layout and loss; ``refit`` fits the
+    latent models anew on resume instead of reusing the ``latent_model_source*.json`` beside the snapshot."""
 
     outdir: str
     cfg: str
@@ -57,6 +65,7 @@ class TrainOptions:
     gamma: float
     use_ground_truth: bool = False
     real_multisource: bool = False
+    refit: bool = False
     cond: bool = True
     mirror: bool = False
     aug: str = "noaug"
@@ -138,6 +147,8 @@ def _datasets(options: TrainOptions, mode: str) -> list[CovariateImageDataset]:
     capped size, min(N, M) / 2 — fixed here: half of all images)."""
     datasets = []
     for path, name, source in zip(options.data, options.data_name, options.sources, strict=True):
+        if options.real_multisource:
+            name = REAL_MS_SCHEMAS.get(name, name)
         max_size = options.max_size
         if options.data_scenario == "half":
             full = CovariateImageDataset(path, name, source, mode=mode, use_labels=options.cond)
@@ -157,30 +168,62 @@ def _datasets(options: TrainOptions, mode: str) -> list[CovariateImageDataset]:
     return datasets
 
 
+def _train_labels(dataset: CovariateImageDataset) -> np.ndarray:
+    """RAW labels ``[N, K]`` of all images of the dataset's trainset (what the latent models are fitted on,
+    whatever split or ``max_size`` the dataset itself uses)."""
+    if dataset.split == "trainset":
+        return dataset.raw_labels
+    return read_labels(SplitFiles(dataset.path, "trainset"), dataset.covariates)[1]
+
+
+def fit_source_models(
+    datasets: list[CovariateImageDataset], use_ground_truth: bool = False, seed: int = 0
+) -> list[MorphoCovariateModel | LatentModel]:
+    """One latent model per source, fitted on its trainset labels (``use_ground_truth``: Morpho-MNIST's
+    structural equations instead; ``seed``: the mixtures' k-means++ initialisation)."""
+    if all(ds.data_name == MORPHO for ds in datasets):
+        raws = [_train_labels(ds) for ds in datasets]
+        return fit_morpho_models(raws[0], raws[1], use_ground_truth)
+    return [
+        fit_latent_model(ds.data_name, ds.source, [c.name for c in ds.covariates], _train_labels(ds), seed)
+        for ds in datasets
+    ]
+
+
 def build_completer(
-    datasets: list[CovariateImageDataset], use_ground_truth: bool, source_flag: bool = False
+    datasets: list[CovariateImageDataset],
+    use_ground_truth: bool,
+    source_flag: bool = False,
+    models: list[MorphoCovariateModel | LatentModel] | None = None,
+    seed: int = 0,
 ) -> LabelCompleter:
-    """Fit the latent models (multi-source) and describe the joint label layout (``source_flag``: real
-    multi-source, with the source column)."""
+    """Describe the joint label layout of ``datasets`` (``source_flag``: real multi-source, with the source
+    column) with the sources' latent models: ``models`` (e.g. read back from a run) or fitted here."""
     first = datasets[0]
     stats = [ds.stats for ds in datasets]
     if len(datasets) == 1:
         if source_flag:
             raise ValueError("real multi-source training needs two sources (--data1 and --data2)")
         return LabelCompleter(first.data_name, [first.source], stats)
-    if any(ds.data_name != MORPHO for ds in datasets):
-        raise ValueError(
-            f"--data_name1/2: multi-source training with latent-model imputation exists for {MORPHO!r}; "
-            f"got {[ds.data_name for ds in datasets]}"
-        )
-    raws = [np.concatenate([ds.raw_labels[:, :2], ds.raw_labels[:, 2:3]], axis=1) for ds in datasets]
-    return LabelCompleter(
-        MORPHO,
-        [ds.source for ds in datasets],
-        stats,
-        fit_morpho_models(raws[0], raws[1], use_ground_truth),
-        source_flag,
-    )
+    names = [ds.data_name for ds in datasets]
+    completion_scenario(names, source_flag)  # unsupported pairs fail before any fitting
+    if models is None:
+        models = fit_source_models(datasets, use_ground_truth, seed)
+    return LabelCompleter(first.data_name, [ds.source for ds in datasets], stats, models, source_flag, names)
+
+
+def saved_latent_models(run_dir: Path, count: int) -> list[MorphoCovariateModel | LatentModel] | None:
+    """The ``count`` latent models a run saved (``latent_model_source{k}.json``), or None when it saved none.
+
+    Raises ValueError when only some of them are there (a damaged run directory)."""
+    paths = [Path(run_dir) / LATENT_MODEL_FILE.format(k + 1) for k in range(count)]
+    present = [p.is_file() for p in paths]
+    if not any(present):
+        return None
+    if not all(present):
+        missing = [str(p) for p, ok in zip(paths, present, strict=True) if not ok]
+        raise ValueError(f"{run_dir}: latent model files {missing} are missing (rerun with --refit True)")
+    return [load_latent_model(p) for p in paths]
 
 
 def _run_dir(options: TrainOptions, dataset_name: str) -> Path:
@@ -240,13 +283,19 @@ def training_loop(options: TrainOptions) -> Path:
     seed_everything(options.seed * info.world_size + info.rank)
 
     datasets = _datasets(options, "train")
-    completer = build_completer(datasets, options.use_ground_truth, options.real_multisource)
+    models = None
+    if options.resume:
+        resume_path, parsed_kimg = _resume_path(options)
+        if len(datasets) == 2 and not options.refit:
+            models = saved_latent_models(resume_path.parent, len(datasets))
+    completer = build_completer(
+        datasets, options.use_ground_truth, options.real_multisource, models=models, seed=options.seed
+    )
     c_dim = completer.c_dim if options.cond else 0
     resolution, channels = datasets[0].resolution, datasets[0].num_channels
     G, D = build_networks(options, c_dim, resolution, channels)
     start_kimg = options.resume_kimg
     if options.resume:
-        resume_path, parsed_kimg = _resume_path(options)
         snap = load_snapshot(resume_path, c_dim=c_dim)
         for name, module in (("G", G), ("D", D)):
             module.load_state_dict(snap[name].state_dict())
@@ -269,13 +318,15 @@ def training_loop(options: TrainOptions) -> Path:
             f"MSSG: {options.cfg}, c layout {completer.layout} (c_dim {c_dim}), {resolution}px x {channels}, "
             f"sources {[len(ds) for ds in datasets]} images, device {device}, run dir {run_dir}"
         )
+        if models is not None:
+            print(f"MSSG: latent models reused from {resume_path.parent} (--refit True fits them anew)")
     if options.dry_run:
         return run_dir
     if info.is_main:
         run_dir.mkdir(parents=True)
         (run_dir / "training_options.json").write_text(json.dumps(meta, indent=1, default=str))
         for k, model in enumerate(completer.models):
-            model.save(run_dir / f"latent_model_source{k + 1}.json")
+            model.save(run_dir / LATENT_MODEL_FILE.format(k + 1))
     if info.is_distributed:  # every process starts from rank 0's weights
         for tensor in [*G.state_dict().values(), *D.state_dict().values(), *ema.module.state_dict().values()]:
             torch.distributed.broadcast(tensor, src=0)

@@ -1,32 +1,32 @@
-"""Latent covariate models: impute covariates a source does not observe (MSSG ``latent_dist_morphomnist``).
+"""Morpho-MNIST latent covariate models (MSSG ``latent_dist_morphomnist.MorphoSampler``, spec §5.4).
 
-Morpho-MNIST: source1 observes (thickness, intensity), source2 (thickness, slant); both share thickness. A
-model
-fitted on one source's TRAIN labels predicts its second covariate from thickness, and is used to complete the
-OTHER source's label vectors:
+Source1 observes (thickness, intensity), source2 (thickness, slant); both share thickness. A model fitted on
+one source's TRAIN labels predicts its second covariate from thickness, and is used to complete the OTHER
+source's label vectors:
 
 * learned (``--use_ground_truth False``): thickness ~ min + (max - min) Beta(alpha, beta) with alpha, beta by
   moments of ``(t - min + 1e-4) / (max - min + 2e-4)``; ``y = f(t + N(0, residual_std))`` with
   ``f(t) = c / (1 + exp(-a (t - b))) + d`` fitted by least squares (Levenberg-Marquardt from MSSG's initial
   guesses p0 = [1, 0, mean, mean] for intensity, [1, 0, max, min] for slant, restarted from a data-driven
-  guess
-  when that fit is flat over the data); ``residual_std`` = std of
-  ``f^-1(f(t)) - f^-1(y)`` over the samples where ``f^-1(y)`` exists (MSSG takes the plain std, which is NaN
-  as soon as one ``y`` lies outside the range of f); digit priors = class frequencies;
+  guess when that fit is flat over the data); ``residual_std`` = std of ``f^-1(f(t)) - f^-1(y)`` over the
+  samples where ``f^-1(y)`` exists (MSSG takes the plain std, which is NaN as soon as one ``y`` lies outside
+  the range of f); digit priors = class frequencies;
 * ground truth (``--use_ground_truth True``): the simulator's equations, intensity = 191 sigmoid(2t - 5 +
   N(0, 0.5)) + 64, slant = 56 tanh(t - 2.5 + N(0, 0.3)), thickness = 0.5 + Gamma(10, rate 5).
 
 Unlike MSSG (which refits at every start-up and saves nothing), fitted models are saved as JSON next to the
-checkpoints (:meth:`save` / :func:`load_latent_model`) and reused by evaluation.
+checkpoints (:meth:`MorphoCovariateModel.save` / :func:`mssg.latent.load_latent_model`) and reused by
+evaluation.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from mssg.latent.model_file import LATENT_MODEL_VERSION, write_model_json
 
 MORPHO_TARGETS = {"source1": "intensity", "source2": "slant"}
 
@@ -118,9 +118,8 @@ class MorphoCovariateModel:
         common = mean * (1 - mean) / var - 1
         p0 = [1.0, 0.0, y.mean(), y.mean()] if target == "intensity" else [1.0, 0.0, y.max(), y.min()]
         # MSSG's initial guess; when its fit is flat over the data (f^-1 undefined, so no residual noise),
-        # restart
-        # from a data-driven guess: slope sign of the data, centre at the median thickness, span of the
-        # values.
+        # restart from a data-driven guess: slope sign of the data, centre at the median thickness, span of
+        # the values.
         slope = np.sign(np.corrcoef(t, y)[0, 1]) or 1.0
         starts = [
             p0,
@@ -172,20 +171,12 @@ class MorphoCovariateModel:
         return self.min_thickness + span * rng.beta(self.alpha_thickness, self.beta_thickness, count)
 
     def save(self, path: str | Path) -> Path:
-        """Write all parameters as JSON."""
-        path = Path(path)
-        path.write_text(json.dumps({"kind": "morpho", **asdict(self)}, indent=1))
-        return path
+        """Write all parameters as versioned JSON (atomically)."""
+        return write_model_json(self.to_dict(), path)
 
     def to_dict(self) -> dict:
-        return {"kind": "morpho", **asdict(self)}
+        return {"kind": "morpho", "version": LATENT_MODEL_VERSION, **asdict(self)}
 
-
-def load_latent_model(path_or_dict: str | Path | dict) -> MorphoCovariateModel:
-    """Read a model written by :meth:`MorphoCovariateModel.save` (or its ``to_dict()``)."""
-    data = path_or_dict if isinstance(path_or_dict, dict) else json.loads(Path(path_or_dict).read_text())
-    data = dict(data)
-    kind = data.pop("kind", None)
-    if kind != "morpho":
-        raise ValueError(f"{path_or_dict}: unknown latent model kind {kind!r} (expected 'morpho')")
-    return MorphoCovariateModel(**data)
+    @classmethod
+    def from_dict(cls, data: dict) -> MorphoCovariateModel:
+        return cls(**{k: v for k, v in data.items() if k not in ("kind", "version")})
