@@ -7,8 +7,9 @@ training completes it to the joint layout ``c`` of :data:`JOINT_LAYOUTS` with im
 The source of a dataset is given explicitly (``source1`` / ``source2``), never parsed from directory names.
 Transforms: ``z`` = (v - mean) / std, ``zlog`` = z of log(v), ``zlog100`` = z of log(v + 100) (spherical power
 can be negative), ``minmax`` = (v - min) / (max - min), ``raw`` = as stored (binary 0/1), ``gt0`` = (v > 0),
-``onehot10`` = one-hot of the digit class (10 columns). Statistics: population std (ddof 0) of the TRAIN
-labels.
+``onehot10`` / ``onehot3`` = one-hot of an integer class 0..9 / 0..2 (10 / 3 columns). Statistics:
+population std (ddof 0) of the TRAIN labels. A covariate with a ``missing`` code (NACC's Apoe4 = 9) drops
+the images carrying it from the dataset.
 """
 
 from __future__ import annotations
@@ -17,19 +18,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-TRANSFORMS = ("z", "zlog", "zlog100", "minmax", "raw", "gt0", "onehot10")
+TRANSFORMS = ("z", "zlog", "zlog100", "minmax", "raw", "gt0", "onehot10", "onehot3")
 
 
 @dataclass(frozen=True)
 class Covariate:
-    """One label column: its key in dataset.json and its normalisation."""
+    """One label column: its key in dataset.json, its normalisation, and the value that marks it unknown."""
 
     name: str
     transform: str
+    missing: float | None = None
+
+    @property
+    def classes(self) -> int:
+        """Number of one-hot classes (0 for a one-column covariate)."""
+        return int(self.transform[len("onehot") :]) if self.transform.startswith("onehot") else 0
 
     @property
     def width(self) -> int:
-        return 10 if self.transform == "onehot10" else 1
+        return self.classes or 1
 
     @property
     def binary(self) -> bool:
@@ -58,9 +65,9 @@ SCHEMAS: dict[tuple[str, str | None], tuple[Covariate, ...]] = {
     ("adni", None): _c(("Age", "minmax"), ("left_hippocampus", "z"), ("right_hippocampus", "z")),
     ("retinal_real", None): _c(("age", "minmax"), ("cataract", "raw"), ("spherical_power_left", "zlog100")),
     ("rfmid", None): _c(("Disease_Risk", "raw"), ("MH", "raw"), ("TSLN", "raw")),
-    ("eyepacs", None): _c(
-        ("level", "gt0"),
-    ),
+    ("eyepacs", None): _c(("level", "gt0")),
+    # NACC (dataset_real_ms.NACCMRIDataset2D): minmax(Age), one-hot APOE4 allele count; Apoe4 9 = unknown
+    ("nacc", None): (Covariate("Age", "minmax"), Covariate("Apoe4", "onehot3", missing=9.0)),
 }
 
 DATA_NAMES = sorted({name for name, _ in SCHEMAS})
@@ -120,10 +127,13 @@ def normalize_column(values: np.ndarray, cov: Covariate, stats: dict[str, dict[s
     elif cov.transform == "gt0":
         out = (values > 0).astype(np.float64)
     else:
-        digits = np.rint(values).astype(np.int64)
-        if digits.min(initial=0) < 0 or digits.max(initial=0) > 9:
-            raise ValueError(f"covariate {cov.name!r}: digit classes must be 0-9")
-        return np.eye(10, dtype=np.float32)[digits]
+        classes = np.rint(values).astype(np.int64)
+        if classes.min(initial=0) < 0 or classes.max(initial=0) >= cov.classes:
+            raise ValueError(
+                f"covariate {cov.name!r}: classes must be 0-{cov.classes - 1}, "
+                f"got {sorted(set(classes.tolist()))}"
+            )
+        return np.eye(cov.classes, dtype=np.float32)[classes]
     return out.astype(np.float32)[:, None]
 
 
@@ -139,7 +149,7 @@ def denormalize_column(values: np.ndarray, cov: Covariate, stats: dict[str, dict
         return np.exp(values * s["std"] + s["mean"]) - 100.0
     if cov.transform == "minmax":
         return values * (s["max"] - s["min"]) + s["min"]
-    if cov.transform == "onehot10":
+    if cov.classes:
         raise ValueError("denormalize a one-hot covariate with argmax")
     return values
 

@@ -1,6 +1,7 @@
 """MSSG datasets: a dataset ROOT with ``trainset/``, ``valset/``, ``testset/`` image folders (or a ``.zip``
 archive holding those folders), each with ``dataset.json`` = ``{"labels": [[relative_path, label], ...]}``
-(spec §3).
+(spec §3). Images are PNG / JPEG, or NIfTI (``.nii.gz`` / ``.nii``: the MRI slices, ``[H, W, 1]``, read as
+the original's ``nib.load(path).get_fdata().astype(uint8)``).
 
 A label is a flat dict (Morpho-MNIST: ``{"thickness": t, "intensity": i, "slant": s, "label": 7.0}``), a
 pandas
@@ -22,13 +23,15 @@ from typing import Any
 
 import numpy as np
 import torch
+from insilico_core.data.nifti import decode_nifti
 from PIL import Image
 from torch.utils.data import Dataset
 
 from mssg.covariates import Covariate, fit_stats, normalize, schema
 
 SPLITS = ("trainset", "valset", "testset")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+NIFTI_SUFFIXES = (".nii.gz", ".nii")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", *NIFTI_SUFFIXES)
 
 
 class SplitFiles:
@@ -77,6 +80,17 @@ def parse_label(label: Any, covariates: tuple[Covariate, ...], where: str, index
     return values
 
 
+def drop_missing(
+    names: list[str], raw: np.ndarray, covariates: tuple[Covariate, ...]
+) -> tuple[list[str], np.ndarray]:
+    """Leave out the images whose raw label holds a covariate's ``missing`` code (NACC: Apoe4 == 9)."""
+    keep = np.ones(len(names), dtype=bool)
+    for k, cov in enumerate(covariates):
+        if cov.missing is not None:
+            keep &= raw[:, k] != cov.missing
+    return [n for n, k in zip(names, keep, strict=True) if k], raw[keep]
+
+
 def read_labels(files: SplitFiles, covariates: tuple[Covariate, ...]) -> tuple[list[str], np.ndarray]:
     """(relative image paths, raw covariates ``[N, K]`` float64) of one split."""
     data = json.loads(files.read("dataset.json"))
@@ -121,9 +135,14 @@ class CovariateImageDataset(Dataset):
         self.covariates = schema(data_name, source)
         self.use_labels = use_labels
         self._files = SplitFiles(self.path, self.split)
-        self.names, self.raw_labels = read_labels(self._files, self.covariates)
+        self.names, self.raw_labels = drop_missing(
+            *read_labels(self._files, self.covariates), self.covariates
+        )
+        if not self.names:
+            raise ValueError(f"{self._files.where}: every image's label is marked missing")
         train = self._files if self.split == "trainset" else SplitFiles(self.path, "trainset")
-        self.stats = fit_stats(self.covariates, read_labels(train, self.covariates)[1])
+        train_raw = drop_missing(*read_labels(train, self.covariates), self.covariates)[1]
+        self.stats = fit_stats(self.covariates, train_raw)
         self.labels = normalize(self.covariates, self.raw_labels, self.stats)
         self.indices = np.arange(len(self.names))
         if max_size is not None and max_size < len(self.indices):
@@ -159,9 +178,20 @@ class CovariateImageDataset(Dataset):
     def _image(self, raw_index: int) -> np.ndarray:
         name = self.names[raw_index]
         if not name.lower().endswith(IMAGE_SUFFIXES):
-            raise ValueError(f"{self._files.where}/{name}: only PNG/JPEG images are supported (got {name})")
-        with Image.open(io.BytesIO(self._files.read(name))) as image:
-            array = np.asarray(image)
+            raise ValueError(
+                f"{self._files.where}/{name}: unsupported image file, expected {', '.join(IMAGE_SUFFIXES)}"
+            )
+        if name.lower().endswith(NIFTI_SUFFIXES):
+            voxels, _ = decode_nifti(self._files.read(name), f"{self._files.where}/{name}")
+            if voxels.ndim not in (2, 3):
+                raise ValueError(
+                    f"{self._files.where}/{name}: expected a [H, W, C] slice, got {voxels.shape}"
+                )
+            # get_fdata().astype(uint8); clipping first keeps out-of-range floats defined
+            array = np.clip(voxels, 0, 255).astype(np.uint8)
+        else:
+            with Image.open(io.BytesIO(self._files.read(name))) as image:
+                array = np.asarray(image)
         if array.ndim == 2:
             array = array[:, :, None]
         return array.transpose(2, 0, 1)

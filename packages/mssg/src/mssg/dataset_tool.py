@@ -1,174 +1,142 @@
 """``mssg-dataset-tool``: write one split of an MSSG dataset root (``{dest}/trainset|valset|testset/``).
 
-Sources (chosen by what is given, never by the source directory's name):
+Flags as MSSG's ``dataset_tool.py`` / ``dataset_tool_extrasources.py`` / ``dataset_tool_split_source.py``
+(``--source``, ``--dest``, ``--dataset_name``, ``--annotation_path``, ``--max-images``, ``--which_dataset``,
+``--transform``, ``--resolution``), plus ``--source_type`` (which input source, see
+:mod:`mssg.dataset_sources`; the original guessed it from the ``--source`` directory name, which stays the
+fallback and is printed), ``--format`` and ``--seed`` (EyePACS re-balancing).
 
-* ``--annotation_path labels.json`` with a list of ``[relative_image_path, {covariate: value}]`` rows next
-to the
-  images in ``--source`` (MSSG's ``dataset_tool_split_source.py``, how the Morpho-MNIST sources were made):
-  train/val split 80/20;
-* ``--annotation_path table.csv`` with a ``path`` column (image file, relative to ``--source``) and one column
-  per covariate (UKB retina / MRI-slice tables, ADNI, RFMiD ...): test split, then validation split of the
-  rest
-  with the fractions of the data name (UKB MRI 35 % / 10 %, retina 30 % / 10 %, ADNI and NACC 15 % / 10 %);
-  labels are written in pandas' one-row ``to_dict()`` form, as the original;
-* ``--source`` holding Morpho-MNIST ``{train,t10k}-images-idx3-ubyte.gz`` + ``-morpho.csv`` (``open_mnist``):
-  train images and labels for ``--which_dataset train``/``val`` (80/20 split, fixing the original's val ==
-  train), t10k for ``test``; 28x28 digits zero-padded to 32x32.
+Each written image is ``{idx // 1000:05d}/img{idx:08d}{suffix}``, numbered from 0 in the split's row order;
+``dataset.json`` = ``{"labels": [[name, label], ...]}``. Suffix: ``.nii.gz`` for MRI sources (the slice as a
+``[H, W, 1]`` uint8 NIfTI with the volume's affine), ``.jpg`` for fundus sources, else ``--format`` (default
+``jpg`` for the data names retinal / eyepacs / rfmid, ``png`` otherwise; PNGs are stored uncompressed, as
+the original).
 
-Splits are sklearn's ``train_test_split(random_state=42, shuffle=True)`` reproduced with numpy. Images are
-written as ``{idx // 1000:05d}/img{idx:08d}.png`` (JPEG for RGB when ``--format jpg``); ``--resolution WxH``
-resizes (PIL bicubic, as MSSG), ``--transform center-crop`` crops to a square first. ``--dest`` ending in
-``.zip`` writes a zip archive holding the split folder.
+Crop and resize (the original ``make_transform``): no ``--transform`` resizes to ``--resolution`` with
+Pillow's default filter (bicubic) when the size differs; ``center-crop`` cuts the centred square of the
+short side and resizes it with Lanczos; ``center-crop-wide`` (RGB) cuts the centred band of aspect
+``W x H``, resizes it to ``W x H`` with Lanczos and centres it on a black ``W x W`` canvas, skipping images
+too small for it. Both crops need ``--resolution``. Output images must be square, a power of two wide, with
+1 or 3 channels, all alike. ``--dest`` ending in ``.zip`` writes the split folder into a zip archive.
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
 import io
 import json
-import math
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 import numpy as np
+from insilico_core.data.nifti import encode_nifti
 from PIL import Image
 
+from mssg.csv_table import train_test_split_indices
+from mssg.dataset_sources import SOURCE_TYPES, Request, infer_source_type
+
+__all__ = ["SPLIT_FOLDERS", "convert_dataset", "dataset_tool", "make_transform", "train_test_split_indices"]
+
 SPLIT_FOLDERS = {"train": "trainset", "val": "valset", "test": "testset"}
-# data name -> (test fraction, validation fraction of the rest)
-CSV_SPLITS = {
-    "ukb": (0.35, 0.10),
-    "retinal": (0.30, 0.10),
-    "adni": (0.15, 0.10),
-    "nacc": (0.15, 0.10),
-    "rfmid": (0.20, 0.10),
-}
+TRANSFORMS = ("center-crop", "center-crop-wide")
+RGB_DATA_NAMES = ("retinal", "eyepacs", "rfmid")
 
 
-def train_test_split_indices(
-    n: int, test_size: float, random_state: int = 42
-) -> tuple[np.ndarray, np.ndarray]:
-    """(train, test) indices exactly as ``sklearn.model_selection.train_test_split(shuffle=True)``."""
-    n_test = math.ceil(test_size * n)
-    permutation = np.random.RandomState(random_state).permutation(n)
-    return permutation[n_test:], permutation[:n_test]
+def _resize(image: np.ndarray, size: tuple[int, int], resample: int | None = None) -> np.ndarray:
+    pil = Image.fromarray(image)
+    return np.array(pil.resize(size) if resample is None else pil.resize(size, resample))
 
 
-def _read_idx_images(path: Path) -> np.ndarray:
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    if int.from_bytes(data[:4], "big") != 2051:
-        raise ValueError(f"{path}: not an idx3 image file")
-    n, h, w = (int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(3))
-    return np.frombuffer(data, np.uint8, offset=16).reshape(n, h, w)
+def make_transform(
+    transform: str | None, resolution: tuple[int, int] | None
+) -> Callable[[np.ndarray], np.ndarray | None]:
+    """Crop / resize one ``[H, W(, C)]`` uint8 image to ``resolution`` = (W, H); returning None drops it."""
+    if transform is not None and transform not in TRANSFORMS:
+        raise ValueError(f"--transform must be one of {TRANSFORMS}, got {transform!r}")
+    if transform is not None and resolution is None:
+        raise ValueError(f"--transform {transform} needs --resolution WxH")
 
+    def scale(image: np.ndarray) -> np.ndarray:
+        if resolution is None or image.shape[1::-1] == resolution:
+            return image
+        return _resize(image, resolution)
 
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def _number(value: str) -> float:
-    try:
-        return float(value)
-    except ValueError:
-        raise ValueError(f"label value {value!r} is not a number") from None
-
-
-def morpho_mnist_items(source: Path, which: str) -> list[tuple[np.ndarray, dict]]:
-    """(image, label) pairs of the Morpho-MNIST idx + morpho.csv files (padded 32x32 digits)."""
-    prefix = "t10k" if which == "test" else "train"
-    images_path = source / f"{prefix}-images-idx3-ubyte.gz"
-    labels_path = source / f"{prefix}-morpho.csv"
-    for path in (images_path, labels_path):
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"{path} does not exist (Morpho-MNIST source needs idx images + morpho csv)"
-            )
-    images = _read_idx_images(images_path)
-    rows = _read_csv(labels_path)
-    if len(rows) != len(images):
-        raise ValueError(f"{labels_path}: {len(rows)} rows for {len(images)} images")
-    indices = np.arange(len(images))
-    if which != "test":
-        train, val = train_test_split_indices(len(images), 0.2)
-        indices = train if which == "train" else val
-    items = []
-    for i in indices:
-        row = rows[int(i)]
-        label = {k: _number(row[k]) for k in ("thickness", "intensity", "slant") if k in row}
-        digit_key = "label" if "label" in row else "digit"
-        if digit_key in row:
-            label["label"] = _number(row[digit_key])
-        items.append((np.pad(images[int(i)], 2), label))
-    return items
-
-
-def annotated_items(source: Path, annotation: Path, which: str, dataset_name: str) -> list[tuple[Path, dict]]:
-    """(image path, label) pairs from a JSON list or a CSV table, split as the module docstring says."""
-    if annotation.suffix.lower() == ".json":
-        rows = json.loads(annotation.read_text())
-        if not isinstance(rows, list) or not all(isinstance(r, list) and len(r) == 2 for r in rows):
-            raise ValueError(f"{annotation}: expected a JSON list of [relative_image_path, label_dict] rows")
-        if which == "test":
-            raise ValueError(
-                "--which_dataset test: JSON-list sources are split 80/20 into train and val only"
-            )
-        train, val = train_test_split_indices(len(rows), 0.2)
-        return [(source / rows[i][0], dict(rows[i][1])) for i in (train if which == "train" else val)]
-    table = _read_csv(annotation)
-    if not table or "path" not in table[0]:
-        raise ValueError(f"{annotation}: expected a CSV with a 'path' column and one column per covariate")
-    if dataset_name not in CSV_SPLITS:
-        raise ValueError(
-            f"--dataset_name {dataset_name!r}: CSV sources know the splits of {sorted(CSV_SPLITS)}"
-        )
-    test_size, val_size = CSV_SPLITS[dataset_name]
-    rest, test = train_test_split_indices(len(table), test_size)
-    train_pos, val_pos = train_test_split_indices(len(rest), val_size)
-    chosen = {"test": test, "train": rest[train_pos], "val": rest[val_pos]}[which]
-    items = []
-    for i in chosen:
-        row = table[int(i)]
-        label = {k: {str(int(i)): _number(v)} for k, v in row.items() if k != "path" and v not in ("", None)}
-        items.append((source / row["path"], label))
-    return items
-
-
-def _prepare(image: np.ndarray, resolution: tuple[int, int] | None, transform: str | None) -> np.ndarray:
-    if transform in ("center-crop", "center-crop-wide"):
+    def center_crop(image: np.ndarray) -> np.ndarray:
         h, w = image.shape[:2]
         side = min(h, w)
-        top, left = (h - side) // 2, (w - side) // 2
-        image = image[top : top + side, left : left + side]
-    elif transform is not None:
-        raise ValueError(f"--transform must be center-crop or center-crop-wide, got {transform!r}")
-    if resolution is not None and image.shape[1::-1] != resolution:
-        image = np.asarray(Image.fromarray(image).resize(resolution, Image.BICUBIC))
-    return image
+        image = image[(h - side) // 2 : (h + side) // 2, (w - side) // 2 : (w + side) // 2]
+        return _resize(image, resolution, Image.LANCZOS)
+
+    def center_crop_wide(image: np.ndarray) -> np.ndarray | None:
+        width, height = resolution
+        if image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(f"--transform center-crop-wide needs RGB images, got shape {image.shape}")
+        band = int(np.round(width * image.shape[0] / image.shape[1]))
+        if image.shape[1] < width or band < height:
+            return None
+        image = image[(image.shape[0] - band) // 2 : (image.shape[0] + band) // 2]
+        canvas = np.zeros([width, width, 3], dtype=np.uint8)
+        canvas[(width - height) // 2 : (width + height) // 2] = _resize(image, resolution, Image.LANCZOS)
+        return canvas
+
+    return {None: scale, "center-crop": center_crop, "center-crop-wide": center_crop_wide}[transform]
 
 
-class _Writer:
-    """Writes ``{split}/...`` files into a folder or a zip archive."""
+class _SplitWriter:
+    """Writes ``{split}/...`` files into the folder ``dest`` or the zip archive ``dest``; refuses a split
+    that already has files (the original's "--dest folder must be empty")."""
 
-    def __init__(self, dest: Path) -> None:
-        self.zip = (
-            zipfile.ZipFile(dest, "a", compression=zipfile.ZIP_STORED) if dest.suffix == ".zip" else None
-        )
-        self.dest = dest
+    def __init__(self, dest: Path, split: str) -> None:
+        self.dest, self.split = dest, split
+        self.zip: zipfile.ZipFile | None = None
+        if dest.suffix.lower() == ".zip":
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            self.zip = zipfile.ZipFile(dest, "a", compression=zipfile.ZIP_STORED)
+            if any(name.startswith(f"{split}/") for name in self.zip.namelist()):
+                self.zip.close()
+                raise ValueError(f"--dest {dest} already holds {split}/; write each split once")
+        elif (dest / split).is_dir() and any((dest / split).iterdir()):
+            raise ValueError(f"--dest {dest}: {dest / split} must be empty")
 
     def write(self, name: str, data: bytes) -> None:
         if self.zip is not None:
-            self.zip.writestr(name, data)
-        else:
-            path = self.dest / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            self.zip.writestr(f"{self.split}/{name}", data)
+            return
+        path = self.dest / self.split / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
 
     def close(self) -> None:
         if self.zip is not None:
             self.zip.close()
+
+
+def _encode(pixels: np.ndarray, suffix: str, affine: np.ndarray | None) -> bytes:
+    if suffix == ".nii.gz":
+        return encode_nifti(pixels.reshape(*pixels.shape[:2], -1), affine, compress=True)
+    buffer = io.BytesIO()
+    image = Image.fromarray(pixels)
+    if suffix == ".jpg":
+        image.save(buffer, format="JPEG")
+    else:
+        image.save(buffer, format="PNG", compress_level=0)
+    return buffer.getvalue()
+
+
+def _check_shape(pixels: np.ndarray, first: tuple[int, ...] | None, where: object) -> tuple[int, ...]:
+    if first is None:
+        h, w = pixels.shape[:2]
+        channels = pixels.shape[2] if pixels.ndim == 3 else 1
+        if h != w or w & (w - 1) or channels not in (1, 3):
+            raise ValueError(
+                f"{where}: images must be square, a power of two wide, with 1 or 3 channels after crop / "
+                f"resize; got {pixels.shape} (use --resolution / --transform)"
+            )
+        return pixels.shape
+    if pixels.shape != first:
+        raise ValueError(f"{where}: shape {pixels.shape} differs from the dataset's first image {first}")
+    return first
 
 
 def convert_dataset(
@@ -180,43 +148,56 @@ def convert_dataset(
     max_images: int | None = None,
     resolution: tuple[int, int] | None = None,
     transform: str | None = None,
-    image_format: str = "png",
+    image_format: str | None = None,
+    source_type: str | None = None,
+    seed: int = 0,
 ) -> int:
-    """Write one split; returns the number of images written."""
+    """Write one split of ``source`` under ``dest``; returns the number of images written."""
     if which_dataset not in SPLIT_FOLDERS:
         raise ValueError(f"--which_dataset must be train, val or test, got {which_dataset!r}")
-    if annotation_path is not None:
-        items = annotated_items(source, annotation_path, which_dataset, dataset_name)
-    elif (source / "train-images-idx3-ubyte.gz").is_file():
-        items = morpho_mnist_items(source, which_dataset)
-    else:
-        raise ValueError(
-            f"--source {source}: give --annotation_path (JSON list or CSV) or a folder with "
-            "Morpho-MNIST idx files"
-        )
+    if source_type is None:
+        source_type = infer_source_type(source, annotation_path)
+        click.echo(f"--source_type not given: using {source_type!r} (from --source / --annotation_path)")
+    if source_type not in SOURCE_TYPES:
+        raise ValueError(f"--source_type must be one of {', '.join(SOURCE_TYPES)}, got {source_type!r}")
+    spec = SOURCE_TYPES[source_type]
+    transform_image = make_transform(transform, resolution)
+    samples = spec.select(Request(source, annotation_path, which_dataset, dataset_name, seed))
     if max_images is not None:
-        items = items[:max_images]
-    split = SPLIT_FOLDERS[which_dataset]
-    writer = _Writer(dest)
-    labels = []
-    for idx, (image, label) in enumerate(items):
-        pixels = image if isinstance(image, np.ndarray) else np.asarray(Image.open(image))
-        pixels = _prepare(pixels, resolution, transform)
-        name = f"{idx // 1000:05d}/img{idx:08d}.{image_format}"
-        buffer = io.BytesIO()
-        Image.fromarray(pixels).save(buffer, format="JPEG" if image_format == "jpg" else "PNG")
-        writer.write(f"{split}/{name}", buffer.getvalue())
-        labels.append([name, label])
-    writer.write(f"{split}/dataset.json", json.dumps({"labels": labels}).encode())
-    writer.close()
-    return len(items)
+        samples = samples[:max_images]
+    suffix = spec.suffix or f".{image_format or ('jpg' if dataset_name in RGB_DATA_NAMES else 'png')}"
+    writer = _SplitWriter(dest, SPLIT_FOLDERS[which_dataset])
+    labels, first = [], None
+    try:
+        for sample in samples:
+            if isinstance(sample.image, np.ndarray):
+                pixels, affine, where = sample.image, None, f"{source} (item {len(labels)})"
+            else:
+                loaded = spec.read(sample.image)
+                if loaded is None:
+                    continue
+                pixels, affine, where = loaded.pixels, loaded.affine, sample.image
+            pixels = transform_image(pixels)
+            if pixels is None:
+                continue
+            first = _check_shape(pixels, first, where)
+            if spec.orient is not None:
+                pixels = spec.orient(pixels, sample.image)
+            idx = len(labels)
+            name = f"{idx // 1000:05d}/img{idx:08d}{suffix}"
+            writer.write(name, _encode(pixels, suffix, affine))
+            labels.append([name, sample.label])
+        writer.write("dataset.json", json.dumps({"labels": labels}).encode())
+    finally:
+        writer.close()
+    return len(labels)
 
 
 def _parse_resolution(value: str | None) -> tuple[int, int] | None:
     if value is None:
         return None
     try:
-        w, h = (int(v) for v in value.lower().split("x"))
+        w, h = (int(v) for v in value.lower().replace(",", "x").split("x"))
     except ValueError:
         raise click.BadParameter(
             f"expected WxH, e.g. 32x32, got {value!r}", param_hint="--resolution"
@@ -227,41 +208,61 @@ def _parse_resolution(value: str | None) -> tuple[int, int] | None:
 @click.command()
 @click.option("--source", required=True, type=click.Path(exists=True, file_okay=False), help="Input folder")
 @click.option("--dest", required=True, type=click.Path(), help="Output dataset ROOT folder (or .zip)")
-@click.option("--max-images", "max_images", type=click.IntRange(min=1), default=None, help="Output at most N")
-@click.option("--resolution", default=None, help="Output resolution WxH (e.g. 32x32)")
-@click.option("--dataset_name", default="adni", show_default=True, help="Data name (sets CSV splits)")
+@click.option("--dataset_name", default="adni", show_default=True, help="Data name (file suffix, CSV splits)")
 @click.option(
     "--annotation_path",
     default=None,
     type=click.Path(exists=True, dir_okay=False),
-    help="JSON list of [path, labels] rows or CSV table with a 'path' column",
+    help="The source's label table (CSV, EyePACS also .zip) or JSON list of [path, labels] rows",
+)
+@click.option("--max-images", "max_images", type=click.IntRange(min=1), default=None, help="Output at most N")
+@click.option("--which_dataset", type=click.Choice(list(SPLIT_FOLDERS)), default="train", show_default=True)
+@click.option(
+    "--transform", type=click.Choice(TRANSFORMS), default=None, help="Crop mode (needs --resolution)"
+)
+@click.option("--resolution", default=None, metavar="WxH", help="Output resolution, e.g. 256x256")
+@click.option(
+    "--source_type",
+    type=click.Choice(list(SOURCE_TYPES)),
+    default=None,
+    help="Input source (default: guessed from the --source directory name, as the original)",
 )
 @click.option(
-    "--which_dataset", type=click.Choice(["train", "val", "test"]), default="train", show_default=True
+    "--format",
+    "image_format",
+    type=click.Choice(["png", "jpg"]),
+    default=None,
+    help="Image format (2-D sources)",
 )
-@click.option("--transform", type=click.Choice(["center-crop", "center-crop-wide"]), default=None)
-@click.option("--format", "image_format", type=click.Choice(["png", "jpg"]), default="png", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the EyePACS re-balancing draw")
 def dataset_tool(
     source,
     dest,
-    max_images,
-    resolution,
     dataset_name,
     annotation_path,
+    max_images,
     which_dataset,
     transform,
+    resolution,
+    source_type,
     image_format,
+    seed,
 ) -> None:
     """Write trainset/, valset/ or testset/ of an MSSG dataset root with dataset.json labels."""
-    count = convert_dataset(
-        Path(source),
-        Path(dest),
-        dataset_name,
-        Path(annotation_path) if annotation_path else None,
-        which_dataset,
-        max_images,
-        _parse_resolution(resolution),
-        transform,
-        image_format,
-    )
+    try:
+        count = convert_dataset(
+            Path(source),
+            Path(dest),
+            dataset_name,
+            Path(annotation_path) if annotation_path else None,
+            which_dataset,
+            max_images,
+            _parse_resolution(resolution),
+            transform,
+            image_format,
+            source_type,
+            seed,
+        )
+    except (ValueError, FileNotFoundError) as error:
+        raise click.ClickException(str(error)) from error
     click.echo(f"wrote {count} images to {dest}/{SPLIT_FOLDERS[which_dataset]}")
