@@ -337,28 +337,44 @@ def select_split_source(request: Request) -> list[Sample]:
     return samples
 
 
-def _read_idx_images(path: Path) -> np.ndarray:
+def read_idx(path: Path) -> np.ndarray:
+    """A gzipped MNIST idx file of unsigned bytes: idx1 labels ``[N]`` or idx3 images ``[N, H, W]``."""
     with gzip.open(path, "rb") as f:
         data = f.read()
-    if int.from_bytes(data[:4], "big") != 2051:
-        raise ValueError(f"{path}: not an idx3 image file")
-    n, h, w = (int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(3))
-    return np.frombuffer(data, np.uint8, offset=16).reshape(n, h, w)
+    magic = int.from_bytes(data[:4], "big")
+    if magic not in (2049, 2051):
+        raise ValueError(f"{path}: not an MNIST idx1/idx3 file of unsigned bytes (magic {magic})")
+    ndim = magic - 2048
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    offset = 4 + 4 * ndim
+    if len(data) != offset + int(np.prod(shape)):
+        raise ValueError(f"{path}: {len(data) - offset} bytes of data for shape {shape}")
+    return np.frombuffer(data, np.uint8, offset=offset).reshape(shape)
 
 
 def select_mnist(request: Request) -> list[Sample]:
-    """Morpho-MNIST idx digits + morpho.csv: train / val 80 / 20 of the train files (the original's val ==
-    train is fixed), t10k for test; flat labels thickness, intensity, slant, label (digit as float)."""
+    """Morpho-MNIST (``open_mnist_total``): idx digits + morpho.csv; train / val 80 / 20 of the train files
+    (the original's val == train is fixed), t10k for test. Flat labels thickness, intensity, slant (those the
+    CSV has) and the digit as a float, from ``{prefix}-labels-idx1-ubyte.gz`` as the original, or from the
+    CSV's ``label`` / ``digit`` column when that file is absent (the simulator's layout)."""
     prefix = "t10k" if request.which == "test" else "train"
     images_path = request.source / f"{prefix}-images-idx3-ubyte.gz"
     table = read_csv(request.source / f"{prefix}-morpho.csv")
     if not images_path.is_file():
         raise FileNotFoundError(f"{images_path} does not exist (Morpho-MNIST needs idx images + morpho csv)")
-    images = _read_idx_images(images_path)
+    images = read_idx(images_path)
     if len(table) != len(images):
         raise ValueError(f"{table.path}: {len(table)} rows for {len(images)} images in {images_path}")
-    digit = "label" if "label" in table.columns else "digit"
-    table.require(["thickness", digit])
+    labels_path = request.source / f"{prefix}-labels-idx1-ubyte.gz"
+    if labels_path.is_file():
+        digits = read_idx(labels_path).astype(np.float64)
+        if len(digits) != len(images):
+            raise ValueError(f"{labels_path}: {len(digits)} labels for {len(images)} images in {images_path}")
+    else:
+        column = "label" if "label" in table.columns else "digit"
+        table.require(["thickness", column])
+        digits = np.asarray(table.columns[column], np.float64)
+    table.require(["thickness"])
     covariates = [n for n in ("thickness", "intensity", "slant") if n in table.columns]
     positions = np.arange(len(images))
     if request.which != "test":
@@ -367,7 +383,7 @@ def select_mnist(request: Request) -> list[Sample]:
     samples = []
     for p in positions:
         label = {n: float(table.columns[n][int(p)]) for n in covariates}
-        label["label"] = float(table.columns[digit][int(p)])
+        label["label"] = float(digits[int(p)])
         samples.append(Sample(np.pad(images[int(p)], 2), label))
     return samples
 
@@ -410,41 +426,51 @@ ADNI_LABELS = (
     "left_hippocampus",
     "right_hippocampus",
 )
+ADNI_EXTRA_LABELS = ("Age", "CDGLOBAL", "left_hippocampus", "right_hippocampus")
 
 SOURCE_TYPES: dict[str, SourceType] = {
     "ukb": SourceType(
-        table_split("path", ("age", "ventricle", "grey_matter"), 0.35, 0.10),
-        read_mri_slice,
-        ".nii.gz",
-        "unzipped",
+        select=table_split("path", ("age", "ventricle", "grey_matter"), 0.35, 0.10),
+        read=read_mri_slice,
+        suffix=".nii.gz",
+        directory_suffix="unzipped",
     ),
     "ukb_retinal": SourceType(
-        table_split("path", UKB_RETINAL_LABELS, 0.30, 0.10), suffix=".jpg", directory_suffix="retinal_fundus"
+        select=table_split("path", UKB_RETINAL_LABELS, 0.30, 0.10),
+        suffix=".jpg",
+        directory_suffix="retinal_fundus",
     ),
     "adni": SourceType(
-        table_split("filepath_MNIlin", ADNI_LABELS, 0.15, 0.10), read_mri_slice, ".nii.gz", "adni_t1_mprage"
+        select=table_split("filepath_MNIlin", ADNI_LABELS, 0.15, 0.10),
+        read=read_mri_slice,
+        suffix=".nii.gz",
+        directory_suffix="adni_t1_mprage",
     ),
     "adni_extra": SourceType(
-        table_split(
-            "filepath_MNIlin", ("Age", "CDGLOBAL", "left_hippocampus", "right_hippocampus"), 0.20, 0.10
-        ),
-        read_mri_slice,
-        ".nii.gz",
+        select=table_split("filepath_MNIlin", ADNI_EXTRA_LABELS, 0.20, 0.10),
+        read=read_mri_slice,
+        suffix=".nii.gz",
     ),
     "nacc": SourceType(
-        table_split("MNIlin_filepath", ("Age", "CDGLOBAL", "MMSE", "Sex", "Apoe4"), 0.15, 0.10),
-        read_nacc_slice,
-        ".nii.gz",
-        "NACC",
+        select=table_split("MNIlin_filepath", ("Age", "CDGLOBAL", "MMSE", "Sex", "Apoe4"), 0.15, 0.10),
+        read=read_nacc_slice,
+        suffix=".nii.gz",
+        directory_suffix="NACC",
     ),
-    "rfmid": SourceType(select_rfmid, suffix=".jpg", directory_suffix="RFMiD"),
+    "rfmid": SourceType(select=select_rfmid, suffix=".jpg", directory_suffix="RFMiD"),
     "eyepacs": SourceType(
-        select_eyepacs, read_eyepacs_fundus, ".jpg", "diabetic_retinopathy", orient=orient_eyepacs
+        select=select_eyepacs,
+        read=read_eyepacs_fundus,
+        suffix=".jpg",
+        directory_suffix="diabetic_retinopathy",
+        orient=orient_eyepacs,
     ),
-    "oasis3": SourceType(select_oasis3, read_mri_slice, ".nii.gz", "Oasis3"),
-    "csv": SourceType(select_csv),
-    "split_source": SourceType(select_split_source),
-    "mnist": SourceType(select_mnist),
+    "oasis3": SourceType(
+        select=select_oasis3, read=read_mri_slice, suffix=".nii.gz", directory_suffix="Oasis3"
+    ),
+    "csv": SourceType(select=select_csv),
+    "split_source": SourceType(select=select_split_source),
+    "mnist": SourceType(select=select_mnist),
 }
 
 
