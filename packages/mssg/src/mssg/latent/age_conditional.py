@@ -57,9 +57,10 @@ class RegressedCovariate:
             return values
         shifted = values + self.log_shift
         if (shifted <= 0).any():
+            term = "v" if self.log_shift == 0 else f"v + {self.log_shift:g}"
             raise ValueError(
-                f"covariate {self.name!r}: log(v + {self.log_shift:g}) needs v > {-self.log_shift:g}, "
-                f"got a minimum of {values.min():g}"
+                f"covariate {self.name!r} is modelled as log({term}), which needs {term} > 0; the labels "
+                f"have v = {values.min():g}"
             )
         return np.log(shifted)
 

@@ -7,10 +7,12 @@ classes, so it returns the CENTRED solution (``sum_k coef[k] = 0``, ``sum_k inte
 does the same: Newton on the ``K - 1`` free classes against class 0 (with a backtracking line search), then
 centring.
 
-For two classes sklearn reports one row, ``coef[1]`` = half the logit difference, and its ``predict_proba``
-is ``sigmoid(2 (x coef[1] + intercept[1]))``. MSSG samples cataract with ``sigmoid(x coef[1] + intercept[1])``
-(half the fitted logit, probabilities pulled toward 0.5): :meth:`MultinomialLogisticRegression.
-binary_probability` reproduces that with ``half_logit=True`` (the default, for parity).
+For two classes sklearn (with ``multi_class='multinomial'``, which MSSG passes; removed in sklearn 1.8, whose
+binary fit reports the full logit) reports one row, ``coef[1]`` = half the logit difference, and its
+``predict_proba`` is ``sigmoid(2 (x coef[1] + intercept[1]))``. MSSG samples cataract with
+``sigmoid(x coef[1] + intercept[1])`` (half the fitted logit, probabilities pulled toward 0.5):
+:meth:`MultinomialLogisticRegression.binary_probability` reproduces that with ``half_logit=True`` (the
+default, for parity).
 """
 
 from __future__ import annotations
