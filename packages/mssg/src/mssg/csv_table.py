@@ -83,9 +83,6 @@ class Table:
         self.require(names)
         return self.where([all(self.columns[n][p] is not None for n in names) for p in range(len(self))])
 
-    def row(self, position: int, names: tuple[str, ...] | list[str]) -> dict[str, Value]:
-        return {name: self.columns[name][position] for name in names}
-
 
 def _typed(values: list[str | None]) -> list[Value]:
     present = [v for v in values if v is not None]

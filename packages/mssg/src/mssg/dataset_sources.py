@@ -28,7 +28,8 @@ and the split fractions (see below):
   left hippocampus, right hippocampus); images ``--source/mri/{MR ID}/{anat}/NIFTI/T1toMNIlin.nii.gz``;
   no split.
 * ``csv``: a ``path`` column plus any covariate columns; splits of the data name (:data:`CSV_SPLITS`).
-* ``split_source``: a JSON list of ``[relative_path, label_dict]`` next to the images; train / val 80 / 20.
+* ``split_source``: a JSON list of ``[relative_path, label_dict]`` (the original resolved the paths against
+  the JSON's folder, which was ``--source``); train / val 80 / 20.
 * ``mnist``: no table; ``--source`` holds ``{train,t10k}-images-idx3-ubyte.gz`` and
   ``{train,t10k}-morpho.csv``; digits zero-padded to 32x32; train / val 80 / 20 of train, t10k for test.
 
@@ -330,7 +331,7 @@ def select_split_source(request: Request) -> list[Sample]:
         positions = train if request.which == "train" else val
     samples = []
     for p in positions:
-        path = annotation.parent / rows[int(p)][0]
+        path = request.source / rows[int(p)][0]
         if not path.is_file():
             raise FileNotFoundError(f"{annotation}: row {int(p)} names {path}, which does not exist")
         samples.append(Sample(path, dict(rows[int(p)][1])))

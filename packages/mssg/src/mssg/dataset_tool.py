@@ -161,6 +161,8 @@ def convert_dataset(
     if source_type not in SOURCE_TYPES:
         raise ValueError(f"--source_type must be one of {', '.join(SOURCE_TYPES)}, got {source_type!r}")
     spec = SOURCE_TYPES[source_type]
+    if spec.suffix is not None and image_format is not None:
+        raise ValueError(f"--format: source type {source_type} always writes {spec.suffix} images")
     transform_image = make_transform(transform, resolution)
     samples = spec.select(Request(source, annotation_path, which_dataset, dataset_name, seed))
     if max_images is not None:
