@@ -61,14 +61,12 @@ from PIL import Image
 
 from mssg.csv_table import Table, label_dicts, read_csv, train_test_split_indices
 
-SPLITS = ("train", "val", "test")
 # generic CSV tables: data name -> (test fraction, validation fraction of the rest)
 CSV_SPLITS = {
     "ukb": (0.35, 0.10),
     "retinal": (0.30, 0.10),
     "adni": (0.15, 0.10),
     "nacc": (0.15, 0.10),
-    "rfmid": (0.20, 0.10),
 }
 EYEPACS_DISEASED_FRACTION = 0.45
 
