@@ -105,6 +105,9 @@ def read_labels(files: SplitFiles, covariates: tuple[Covariate, ...]) -> tuple[l
 class CovariateImageDataset(Dataset):
     """One split of one source: images and normalised covariates.
 
+    Images whose label carries a covariate's ``missing`` code (NACC: Apoe4 == 9) are left out of the split
+    and of the train statistics, as the original NACC dataset does.
+
     Args:
         path: dataset ROOT (folder with trainset/valset/testset, or a .zip of them).
         data_name: one of :data:`mssg.covariates.DATA_NAMES` (the original ``--data_name``).
