@@ -189,6 +189,7 @@ def test_aux_and_adversarial_losses_match_hand_formulas():
     covs = (*MORPHO_SOURCE1[:2], Covariate("cataract", "raw"), MORPHO_SOURCE1[2])
     layout = AuxLayout.from_covariates(covs)
     assert layout == AuxLayout((0, 1), (2,), (tuple(range(3, 13)),))
+    assert AuxLayout.from_covariates(schema("nacc", None)) == AuxLayout((0,), (), ((1, 2, 3),))
     pred, c = torch.randn(5, 13), torch.randn(5, 13)
     c[:, 2] = torch.tensor([0.0, 1, 1, 0, 1])
     expected = ((pred[:, :2] - c[:, :2]) ** 2).mean()

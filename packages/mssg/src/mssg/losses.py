@@ -55,8 +55,8 @@ class AuxLayout:
         """Layout of ``covariates`` in order; ``source_flag`` appends the source column after them."""
         continuous, binary, onehots, col = [], [], [], 0
         for cov in covariates:
-            if cov.transform == "onehot10":
-                onehots.append(tuple(range(col, col + 10)))
+            if cov.classes:
+                onehots.append(tuple(range(col, col + cov.classes)))
             elif cov.binary:
                 binary.append(col)
             else:
