@@ -5,11 +5,13 @@ from __future__ import annotations
 import torch
 
 
-def as_feature_matrix(features: torch.Tensor, name: str, min_samples: int = 1) -> torch.Tensor:
-    """Return ``features`` as a float64 matrix ``[N, D]``, checking its shape and values.
+def as_feature_matrix(
+    features: torch.Tensor, name: str, min_samples: int = 1, dtype: torch.dtype | None = torch.float64
+) -> torch.Tensor:
+    """Return ``features`` as a matrix ``[N, D]`` of ``dtype``, checking its shape and values.
 
-    Raises ValueError naming ``name`` when it is not 2-D, has fewer than ``min_samples`` rows or holds a
-    NaN or an infinity.
+    ``dtype=None`` keeps a floating-point input's dtype (integers become float64). Raises ValueError naming
+    ``name`` when it is not 2-D, has fewer than ``min_samples`` rows or holds a NaN or an infinity.
     """
     features = torch.as_tensor(features)
     if features.dim() != 2:
@@ -17,7 +19,9 @@ def as_feature_matrix(features: torch.Tensor, name: str, min_samples: int = 1) -
     if features.shape[0] < min_samples:
         raise ValueError(f"{name}: expected at least {min_samples} samples (rows), got {features.shape[0]}")
     check_finite(features, name)
-    return features.to(torch.float64)
+    if dtype is None:
+        dtype = features.dtype if features.is_floating_point() else torch.float64
+    return features.to(dtype)
 
 
 def check_finite(tensor: torch.Tensor, name: str) -> None:

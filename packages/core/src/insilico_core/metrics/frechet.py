@@ -8,7 +8,7 @@ so Tr (Σ₁Σ₂)^{1/2} = Σᵢ √max(λᵢ, 0). The factor is a Cholesky fact
 positive definite (fast: one O(d³/3) factorisation) and otherwise the eigen-decomposition square root
 diag(√w) Vᵀ on Σ₁'s range, which stays exact for rank-deficient covariances (fewer samples than
 dimensions), where scipy's ``sqrtm`` of the non-symmetric product Σ₁Σ₂ returns complex noise. All
-arithmetic is float64.
+arithmetic here is float64 (covariances from float32 features: see :mod:`.streaming`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import torch
 
 from .checks import as_feature_matrix, check_finite
 from .streaming import RunningMoments
+from .symmetric_products import congruence
 
 
 def _as_gaussian(mu, sigma, index: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -35,29 +36,30 @@ def _as_gaussian(mu, sigma, index: int) -> tuple[torch.Tensor, torch.Tensor]:
     return mu, sigma
 
 
-def _factor(sigma1: torch.Tensor, sigma2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """A factor A with Σ = AᵀA of one of the two matrices, and the other matrix.
+def _whitened_product(sigma1: torch.Tensor, sigma2: torch.Tensor) -> torch.Tensor:
+    """A symmetric positive semi-definite matrix whose eigenvalues are those of Σ₁Σ₂.
 
-    The Cholesky factor of Σ₁ or, failing that, of Σ₂ (the trace is symmetric in the two); when both are
-    singular, Σ₁'s eigen-decomposition square root restricted to its numerical range (eigenvalues above
-    d · eps · max), which drops only directions that contribute nothing but rounding noise.
+    ``LᵀΣ₂L`` with the Cholesky factor ``Σ₁ = LLᵀ`` or, failing that, ``LᵀΣ₁L`` with ``Σ₂``'s (the trace is
+    symmetric in the two); when both are singular, ``AΣ₂Aᵀ`` with Σ₁'s eigen-decomposition square root
+    ``A = diag(√w) Vᵀ`` restricted to its numerical range (eigenvalues above d · eps · max), which drops
+    only directions that contribute nothing but rounding noise. May have zero rows and columns.
     """
     for first, second in ((sigma1, sigma2), (sigma2, sigma1)):
         cholesky, info = torch.linalg.cholesky_ex(first)
         if int(info) == 0:
-            return cholesky.T, second
+            return congruence(cholesky, second)
     eigenvalues, eigenvectors = torch.linalg.eigh(sigma1)
     keep = eigenvalues > eigenvalues.max() * sigma1.shape[0] * torch.finfo(sigma1.dtype).eps
-    return (eigenvectors[:, keep] * eigenvalues[keep].sqrt()).T, sigma2
+    factor = (eigenvectors[:, keep] * eigenvalues[keep].sqrt()).T
+    product = factor @ sigma2 @ factor.T
+    return (product + product.T) / 2  # remove rounding asymmetry
 
 
 def trace_sqrt_product(sigma1: torch.Tensor, sigma2: torch.Tensor) -> torch.Tensor:
     """Tr (Σ₁Σ₂)^{1/2} for symmetric positive semi-definite ``[D, D]`` matrices (float64 scalar tensor)."""
-    factor, other = _factor(sigma1, sigma2)
-    if factor.shape[0] == 0:
+    product = _whitened_product(sigma1, sigma2)
+    if product.shape[0] == 0:
         return torch.zeros((), dtype=sigma1.dtype, device=sigma1.device)
-    product = factor @ other @ factor.T  # eig(AᵀA Σ) = eig(A Σ Aᵀ), symmetric PSD
-    product = (product + product.T) / 2  # remove rounding asymmetry
     return torch.linalg.eigvalsh(product).clamp(min=0).sqrt().sum()
 
 
@@ -84,7 +86,7 @@ def frechet_distance_from_features(features1: torch.Tensor, features2: torch.Ten
     stats = []
     for name, features in (("features1", features1), ("features2", features2)):
         moments = RunningMoments()
-        moments.update(as_feature_matrix(features, name, min_samples=ddof + 1))
+        moments.update(as_feature_matrix(features, name, min_samples=ddof + 1, dtype=None))
         stats += [moments.mean, moments.covariance(ddof)]
     return frechet_distance(*stats)
 
