@@ -125,8 +125,8 @@ class LabelCompleter:
         for k, (model, kind) in enumerate(zip(self.models, expected, strict=True)):
             if not isinstance(model, kind):
                 raise ValueError(
-                    f"the latent model of source{k + 1} ({self.data_names[k]}) must be a {kind.__name__}, "
-                    f"got a {type(model).__name__}"
+                    f"the latent model of source{k + 1} ({self.data_names[k]}) must be of type "
+                    f"{kind.__name__}, got {type(model).__name__}"
                 )
 
     @property
