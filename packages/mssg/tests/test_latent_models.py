@@ -232,6 +232,8 @@ def test_model_files_are_checked(tmp_path):
 
 
 def test_unknown_data_names_and_missing_columns_are_reported():
+    with pytest.raises(ValueError, match="adni: 5 complete training labels are too few for a latent model"):
+        fit_latent_model("adni", None, ["Age", "left_hippocampus", "right_hippocampus"], np.ones((5, 3)))
     with pytest.raises(ValueError, match="no latent covariate model for data name 'oasis3'"):
         fit_latent_model("oasis3", None, ["Age"], np.zeros((3, 1)))
     names, raw = _labels("ukb_real")

@@ -208,6 +208,11 @@ class AgeConditionalModel:
         keep = np.all([np.isfinite(column[n]) for n in used], axis=0)
         column = {name: values[keep] for name, values in column.items()}
         age = column[names[0]]
+        if n_components is not None and len(age) < n_components:
+            raise ValueError(
+                f"{dataset}: {len(age)} complete training labels are too few for a latent model with "
+                f"{n_components} mixture components (MSSG's setting); give the source more training images"
+            )
         if age_prior == "beta":
             prior: AgePrior = BetaAgePrior.fit(age)
         elif age_prior == "gmm":
