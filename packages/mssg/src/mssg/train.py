@@ -2,15 +2,19 @@
 multi-source (``mssg-train-real-ms``: the joint layout gets a source flag column that D learns to predict)
 runs.
 
+At start-up a multi-source run fits each source's latent covariate model on that source's trainset labels
+(:mod:`mssg.latent`; MSSG's ``MorphoSampler`` / ``CausalSampling`` / ``SourceSampling``) and saves them as
+``latent_model_source{1,2}.json`` in the run directory; a resumed run reuses the files beside the snapshot
+it resumes from unless ``refit`` asks for a new fit (MSSG refits at every start).
+
 Per iteration (spec §5.3): take ``batch`` images from each source (independent endless samplers; MSSG's
 ``ConcatDataset`` pairing dropped the larger source's extra images), complete their labels to the joint layout
 (:class:`mssg.multisource.LabelCompleter`), draw generator labels from the sources' train labels (completed
-the
-same way), run the phases Gmain, Greg (every 4, StyleGAN2 only), Dmain, Dreg (every 16) with
-lazy-regularisation
-Adam, update G_ema (half-life ``ema_kimg``, ramp-up 0.05), and count ``batch`` images (one source's batch, as
-MSSG). Every ``tick`` kimg: log; every ``snap`` ticks: sample grid, snapshot, optional metrics, lambda update.
-Device-agnostic (CPU, CUDA, MPS) and ``torchrun``-ready through :mod:`insilico_core.train`.
+the same way), run the phases Gmain, Greg (every 4, StyleGAN2 only), Dmain, Dreg (every 16) with
+lazy-regularisation Adam, update G_ema (half-life ``ema_kimg``, ramp-up 0.05), and count ``batch`` images
+(one source's batch, as MSSG). Every ``tick`` kimg: log; every ``snap`` ticks: sample grid, snapshot,
+optional metrics, lambda update. Device-agnostic (CPU, CUDA, MPS) and ``torchrun``-ready through
+:mod:`insilico_core.train`.
 """
 
 from __future__ import annotations
