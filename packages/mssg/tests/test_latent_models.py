@@ -143,6 +143,19 @@ def test_spherical_power_is_logged_with_shift_100():
     assert samples.min() > -100 and samples.mean() == pytest.approx(0.0, abs=0.2)
 
 
+def test_fit_options_select_the_correct_sampling_and_survive_the_file(tmp_path):
+    names, raw = _labels("retinal_real")
+    model = fit_latent_model("retinal_real", None, names, raw, conditional_covariance=True, half_logit=False)
+    loaded = load_latent_model(model.save(tmp_path / "m.json"))
+    assert loaded.conditional_covariance and not loaded.half_logit
+    # Conditional draws spread less than MSSG's marginal ones around the same conditional means.
+    age = np.full(8000, 60.0)
+    conditional = loaded.sample_given_age(age, np.random.default_rng(0))[:, 1]
+    loaded.conditional_covariance = False
+    marginal = loaded.sample_given_age(age, np.random.default_rng(0))[:, 1]
+    assert np.log(conditional + 100).std() < np.log(marginal + 100).std()
+
+
 def test_real_ms_models_have_the_originals_settings():
     ukb, _, _ = _fit("ukb_real")
     assert isinstance(ukb.age, BetaAgePrior) and ukb.regression.mixture.n_components == 10

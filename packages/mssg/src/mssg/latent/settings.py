@@ -86,17 +86,27 @@ def latent_setting(data_name: str, source: str | None) -> AgeConditionalSetting 
 
 
 def fit_latent_model(
-    data_name: str, source: str | None, names: list[str], raw: np.ndarray, seed: int = 0
+    data_name: str,
+    source: str | None,
+    names: list[str],
+    raw: np.ndarray,
+    seed: int = 0,
+    conditional_covariance: bool = False,
+    half_logit: bool = True,
 ) -> LatentModel:
     """Fit the latent model of one source to its RAW train labels ``raw [N, len(names)]`` (columns named
-    ``names``, age first for the age-conditional ones); ``seed`` seeds the k-means++ initialisations."""
+    ``names``, age first for the age-conditional ones); ``seed`` seeds the k-means++ initialisations.
+
+    The defaults sample as MSSG; ``conditional_covariance=True`` draws mixture-regression outputs from the
+    correct conditional covariance, ``half_logit=False`` binary class covariates from the fitted probability.
+    """
     setting = latent_setting(data_name, source)
     raw = np.asarray(raw, np.float64).reshape(len(raw), len(names))
     if isinstance(setting, BernoulliSetting):
         return BernoulliCovariateModel.fit(data_name, list(names), raw, setting.any_of)
     if setting.missing_class is not None:
         raw = raw[raw[:, list(names).index(setting.classified)] != setting.missing_class]
-    return AgeConditionalModel.fit(
+    model = AgeConditionalModel.fit(
         data_name,
         list(names),
         raw,
@@ -107,3 +117,5 @@ def fit_latent_model(
         setting.regressed,
         seed=seed,
     )
+    model.conditional_covariance, model.half_logit = conditional_covariance, half_logit
+    return model
