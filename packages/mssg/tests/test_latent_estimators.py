@@ -106,6 +106,24 @@ def test_gmr_two_components_match_bayes_rule():
     np.testing.assert_allclose(gmr.predict(x)[:, 0], (posterior * conditional).sum(axis=1), rtol=1e-12)
 
 
+def test_gmr_conditioning_matches_the_gmr_package():
+    gmr_package = pytest.importorskip("gmr")
+    rng = np.random.default_rng(0)
+    factors = rng.normal(0, 1, (3, 3, 3))
+    weights, means = np.array([0.2, 0.5, 0.3]), rng.normal(0, 2, (3, 3))
+    covariances = factors @ factors.transpose(0, 2, 1) + 0.5 * np.eye(3)
+    reference = gmr_package.GMM(3, priors=weights, means=means, covariances=covariances)
+    ours = GaussianMixtureRegression(GaussianMixture(weights, means, covariances), n_inputs=1)
+    x = np.array([[-1.0], [0.3], [2.0]])
+    np.testing.assert_allclose(ours.predict(x), reference.predict(np.array([0]), x), atol=1e-12)
+    for row in range(len(x)):
+        conditional = reference.condition(np.array([0]), x[row])
+        responsibilities, conditional_means = ours.condition(x[row : row + 1])
+        np.testing.assert_allclose(responsibilities[0], conditional.priors, atol=1e-12)
+        np.testing.assert_allclose(conditional_means[0], conditional.means, atol=1e-12)
+        np.testing.assert_allclose(ours.output_covariances(True), conditional.covariances, atol=1e-12)
+
+
 def test_gmr_sampling_uses_marginal_covariance_unless_asked_for_the_conditional():
     cov = np.array([[1.0, 0.9], [0.9, 1.0]])
     gmr = GaussianMixtureRegression(GaussianMixture([1.0], [[0.0, 0.0]], [cov]), n_inputs=1)
@@ -174,6 +192,22 @@ def test_logistic_regression_matches_sklearn():
         reference = linear_model.LogisticRegression(penalty=None, max_iter=10000).fit(x, y)
     ours = MultinomialLogisticRegression.fit(x, y)
     np.testing.assert_allclose(ours.predict_proba(x), reference.predict_proba(x), atol=1e-4)
+
+
+def test_binary_coefficients_are_sklearns_multinomial_ones():
+    sklearn = pytest.importorskip("sklearn")
+    from sklearn.linear_model import LogisticRegression
+
+    if tuple(int(v) for v in sklearn.__version__.split(".")[:2]) >= (1, 8):
+        pytest.skip("sklearn >= 1.8 has no multi_class='multinomial' (MSSG's setting)")
+    x, y = _logistic_sample(np.array([[-0.1], [0.1]]), np.array([6.0, -6.0]), 3000, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        reference = LogisticRegression(multi_class="multinomial", penalty=None, max_iter=10000).fit(x, y)
+    ours = MultinomialLogisticRegression.fit(x, y)
+    # One row for two classes: the class-1 row of the centred parameters, i.e. half the logit difference.
+    np.testing.assert_allclose(reference.coef_[0], ours.coef[1], rtol=1e-3)
+    np.testing.assert_allclose(reference.intercept_[0], ours.intercept[1], rtol=1e-3)
 
 
 def test_logistic_regression_rejects_a_single_class():
