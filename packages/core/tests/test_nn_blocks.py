@@ -35,13 +35,25 @@ def test_self_attention_keys_match_multistylegan_nonlocal_block():
         "g.weight": (192, 256, 1, 1), "o.weight": (384, 192, 1, 1),
         "residual_mapping.weight": (384, 256, 1, 1),
     }
+    assert list(shapes) == ["gamma", "theta.weight", "phi.weight", "g.weight", "o.weight",
+                            "residual_mapping.weight"]  # Multi-StyleGAN's NonLocalBlock order
     assert "residual_mapping.weight" not in SelfAttention2d(16, 16).state_dict()
 
 
 def test_self_attention_with_gamma_zero_is_scaled_identity():
     x = torch.randn(2, 16, 8, 8)
     torch.testing.assert_close(SelfAttention2d(16)(x), x / math.sqrt(2))
-    torch.testing.assert_close(SelfAttention2d(16, output_scale=1.0)(x), x)
+    torch.testing.assert_close(SelfAttention2d(16, output_divisor=1.0)(x), x)
+
+
+def test_self_attention_divides_by_the_divisor_bit_for_bit():
+    block = SelfAttention2d(16, 24)
+    with torch.no_grad():
+        block.gamma.fill_(0.7)
+    x = torch.randn(2, 16, 6, 4)
+    unscaled = SelfAttention2d(16, 24, output_divisor=1.0)
+    unscaled.load_state_dict(block.state_dict())
+    assert torch.equal(block(x), unscaled(x) / math.sqrt(2))
 
 
 def _np_attention(block: SelfAttention2d, x: np.ndarray) -> np.ndarray:
@@ -155,6 +167,9 @@ def test_equalized_resnet_block_formula_and_batch_equivariance():
     torch.testing.assert_close(block(x), want, rtol=1e-5, atol=1e-5)
     perm = torch.tensor([1, 2, 0])
     torch.testing.assert_close(block(x)[perm], block(x[perm]), rtol=1e-5, atol=1e-6)
+    # a division, as Multi-StyleGAN computes it (a multiplication by 1 / sqrt 2 differs in the last bit)
+    branches = block.main_mapping(block.mini_batch_std_dev(x)) + block.residual_mapping(x)
+    assert torch.equal(block(x), branches / math.sqrt(2))
 
 
 # ---------------------------------------------------------------- U-Net

@@ -80,6 +80,17 @@ def test_pixel_norm_formula_and_unit_second_moment():
     assert list(PixelNorm().state_dict()) == []
 
 
+def test_pixel_norm_divide_and_rsqrt_forms():
+    x = torch.randn(5, 64, 4, 4) * 3
+    mean_square = torch.mean(x**2, dim=1, keepdim=True) + 1e-8
+    assert torch.equal(PixelNorm(divide=True)(x), x / torch.sqrt(mean_square))  # PGGAN / Multi-StyleGAN
+    assert torch.equal(PixelNorm()(x), x * torch.rsqrt(mean_square))  # stylegan2-ada
+    torch.testing.assert_close(PixelNorm(divide=True)(x), PixelNorm()(x), rtol=1e-6, atol=0)
+    z = torch.randn(8, 32)
+    want = z / torch.sqrt(torch.mean(z**2, dim=1, keepdim=True) + 1e-8)
+    assert torch.equal(normalize_2nd_moment(z, divide=True), want)
+
+
 # ---------------------------------------------------------------- noise injection
 
 

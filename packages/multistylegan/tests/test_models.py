@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from multistylegan.models.discriminator import NonLocalBlock, ResNetBlock
+from insilico_core.nn import SelfAttention2d, equalized_resnet_block
 from multistylegan.models.layers import ModulatedConv2d, blur, upsample
 
 SMALL_G = msg.generator_config(channels=16, resolution=32, latent_dimensions=32)
@@ -331,7 +331,7 @@ def test_upsampling_modulated_convolution_matches_transposed_convolution_and_blu
 def test_minibatch_stddev_against_numpy():
     torch.manual_seed(9)
     x = torch.randn(4, 3, 5, 5)
-    out = ResNetBlock(3, 3, mini_batch_std_dev=True).mini_batch_std_dev(x)
+    out = equalized_resnet_block(3, 3, minibatch_std=True).mini_batch_std_dev(x)
     value = np.sqrt(np.maximum(x.numpy().var(axis=0), 1e-8)).mean()
     assert out.shape == (4, 4, 5, 5)
     torch.testing.assert_close(out[:, :3], x)
@@ -340,7 +340,7 @@ def test_minibatch_stddev_against_numpy():
 
 def test_non_local_block_against_numpy():
     torch.manual_seed(10)
-    block = _randomised(NonLocalBlock(8, 16))
+    block = _randomised(SelfAttention2d(8, 16))
     x = torch.randn(2, 8, 4, 6)
     with torch.no_grad():
         out = block(x).numpy()

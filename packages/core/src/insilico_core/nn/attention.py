@@ -2,8 +2,8 @@
 
 Every position attends to a max-pooled grid of keys and values:
 ``beta = softmax_j(theta(x)_i . phi(x)_j)``, ``y_i = o(sum_j beta_ij g(x)_j)``,
-``out = (gamma * y + residual(x)) * output_scale`` with a learned scalar ``gamma`` that starts at 0, so the
-block starts as (a scaled) identity and learns how much attention to use.
+``out = (gamma * y + residual(x)) / output_divisor`` with a learned scalar ``gamma`` that starts at 0, so
+the block starts as (a scaled) identity and learns how much attention to use.
 
 Keys as Multi-StyleGAN's ``NonLocalBlock``: ``gamma []``, ``theta.weight``, ``phi.weight``, ``g.weight``,
 ``o.weight`` (1x1 equalized convolutions without bias) and ``residual_mapping.weight`` when the width changes.
@@ -31,7 +31,9 @@ class SelfAttention2d(nn.Module):
         value_divisor: value width is ``out_channels // value_divisor`` (2).
         pool: max-pool factor of keys and values (2; 1 = full attention). H and W must be divisible by it.
         conv_gain: He-constant numerator of the 1x1 equalized convolutions (Multi-StyleGAN: sqrt 2).
-        output_scale: factor on ``gamma * y + residual(x)`` (Multi-StyleGAN: 1 / sqrt 2; SAGAN: 1).
+        output_divisor: ``gamma * y + residual(x)`` is divided by it (Multi-StyleGAN: sqrt 2; SAGAN: 1). A
+            division, not a multiplication by the reciprocal, as Multi-StyleGAN computes it (the two
+            differ in the last bit).
     """
 
     def __init__(
@@ -42,7 +44,7 @@ class SelfAttention2d(nn.Module):
         value_divisor: int = 2,
         pool: int = 2,
         conv_gain: float = math.sqrt(2),
-        output_scale: float = 1 / math.sqrt(2),
+        output_divisor: float = math.sqrt(2),
     ) -> None:
         super().__init__()
         out_channels = in_channels if out_channels is None else out_channels
@@ -58,7 +60,7 @@ class SelfAttention2d(nn.Module):
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.pool = pool
-        self.output_scale = output_scale
+        self.output_divisor = output_divisor
         self.gamma = nn.Parameter(torch.tensor(0.0))
         self.theta = EqualizedConv2d(in_channels, key_channels, 1, bias=False, gain=conv_gain)
         self.phi = EqualizedConv2d(in_channels, key_channels, 1, bias=False, gain=conv_gain)
@@ -84,7 +86,8 @@ class SelfAttention2d(nn.Module):
         value = value.flatten(start_dim=2)  # [N, Cv, HW / pool^2]
         beta = F.softmax(torch.bmm(query.transpose(1, 2), key), dim=-1)  # [N, HW, HW / pool^2]
         attended = self.o(torch.bmm(value, beta.transpose(1, 2)).reshape(n, -1, h, w))
-        return (self.gamma * attended + self.residual_mapping(x)) * self.output_scale
+        y = self.gamma * attended + self.residual_mapping(x)
+        return y / self.output_divisor if self.output_divisor != 1 else y
 
     def extra_repr(self) -> str:
         return f"in_channels={self.in_channels}, out_channels={self.out_channels}, pool={self.pool}"

@@ -1,4 +1,4 @@
-"""Residual blocks: ``y = (main(pre(x)) + shortcut(x)) * output_scale``.
+"""Residual blocks: ``y = (main(pre(x)) + shortcut(x)) / output_divisor``.
 
 One container, :class:`ResNetBlock`, holds the three parts under the attribute names a checkpoint expects.
 Two builders fill it with the layers of the two residual blocks the papers use:
@@ -8,7 +8,7 @@ Two builders fill it with the layers of the two residual blocks the papers use:
 * :func:`equalized_resnet_block` - Multi-StyleGAN's U-Net discriminator ``ResNetBlock``:
   ``main_mapping`` = [EqualizedConv3x3, FusedLeakyReLU, EqualizedConv3x3, FusedLeakyReLU] (no conv bias,
   the activations carry the biases, scale 1), ``residual_mapping`` = equalized 1x1 when the width changes,
-  optional minibatch stddev before the main path only, output scale 1 / sqrt 2.
+  optional minibatch stddev before the main path only, sum divided by sqrt 2.
 
 stylegan2-ada's discriminator block keeps ``conv0``, ``conv1`` and ``skip`` flat in the block and scales
 inside the convolutions (``EqualizedConv2d.forward(x, output_gain=sqrt(0.5))``); it is built from
@@ -30,13 +30,15 @@ from insilico_core.nn.minibatch_std import MinibatchStdDev
 
 
 class ResNetBlock(nn.Module):
-    """``(main(pre(x)) + shortcut(x)) * output_scale``.
+    """``(main(pre(x)) + shortcut(x)) / output_divisor``.
 
     Args:
         main: the residual branch.
         shortcut: the skip branch; None = identity.
         pre: applied to the main branch's input only (e.g. minibatch stddev); None = nothing.
-        output_scale: factor on the sum (1 / sqrt 2 keeps the variance of two unit-variance branches).
+        output_divisor: the sum is divided by it (sqrt 2 keeps the variance of two unit-variance branches;
+            1 = no division). A division, not a multiplication by the reciprocal, because that is what
+            Multi-StyleGAN computes, and the two differ in the last bit.
         main_name, shortcut_name, pre_name: attribute names, i.e. state-dict prefixes.
     """
 
@@ -45,7 +47,7 @@ class ResNetBlock(nn.Module):
         main: nn.Module,
         shortcut: nn.Module | None = None,
         pre: nn.Module | None = None,
-        output_scale: float = 1.0,
+        output_divisor: float = 1.0,
         main_name: str = "main",
         shortcut_name: str = "shortcut",
         pre_name: str = "pre",
@@ -54,7 +56,7 @@ class ResNetBlock(nn.Module):
         if len({main_name, shortcut_name, pre_name}) != 3:
             raise ValueError("main_name, shortcut_name and pre_name must differ")
         self.names = (pre_name, main_name, shortcut_name)
-        self.output_scale = output_scale
+        self.output_divisor = output_divisor
         self.add_module(pre_name, pre if pre is not None else nn.Identity())
         self.add_module(main_name, main)
         self.add_module(shortcut_name, shortcut if shortcut is not None else nn.Identity())
@@ -63,7 +65,7 @@ class ResNetBlock(nn.Module):
         """``x [N, C_in, H, W]`` -> ``[N, C_out, H, W]`` (shapes set by the branches)."""
         pre, main, shortcut = (self._modules[name] for name in self.names)
         y = main(pre(x)) + shortcut(x)
-        return y * self.output_scale if self.output_scale != 1 else y
+        return y / self.output_divisor if self.output_divisor != 1 else y
 
 
 def pix2pix_resnet_block(
@@ -106,7 +108,7 @@ def equalized_resnet_block(
     minibatch_std: bool = False,
     conv_gain: float = math.sqrt(2),
     activation_scale: float = 1.0,
-    output_scale: float = 1 / math.sqrt(2),
+    output_divisor: float = math.sqrt(2),
 ) -> ResNetBlock:
     """Residual block of equalized 3x3 convolutions (Multi-StyleGAN's U-Net discriminator by default).
 
@@ -119,7 +121,7 @@ def equalized_resnet_block(
         minibatch_std: prepend :class:`MinibatchStdDev` (group = whole batch) to the main path.
         conv_gain: He-constant numerator of the convolutions (sqrt 2 in Multi-StyleGAN).
         activation_scale: gain of the leaky ReLUs (1 in Multi-StyleGAN, sqrt 2 in rosinality).
-        output_scale: factor on the sum.
+        output_divisor: the sum is divided by it (sqrt 2 in Multi-StyleGAN).
     """
     main_in = in_channels + 1 if minibatch_std else in_channels
     main = nn.Sequential(
@@ -133,6 +135,6 @@ def equalized_resnet_block(
         shortcut = EqualizedConv2d(in_channels, out_channels, 1, bias=False, gain=conv_gain)
     pre = MinibatchStdDev(group_size=None, eps_mode="clamp") if minibatch_std else None
     return ResNetBlock(
-        main, shortcut, pre, output_scale=output_scale,
+        main, shortcut, pre, output_divisor=output_divisor,
         main_name="main_mapping", shortcut_name="residual_mapping", pre_name="mini_batch_std_dev",
     )

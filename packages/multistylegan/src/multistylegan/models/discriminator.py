@@ -4,84 +4,26 @@ Input ``[B, C, T=3, H, W]`` (C = 2 domains BF, GFP in training) is flattened to 
 encoder (residual and non-local blocks, stride-2 convolution then blur) ends in a scalar real/fake logit
 ``[B, 1]``; the decoder (2x upsampling, 1x1 convolution, concatenation with the encoder features) gives a
 pixel-wise logit map ``[B, 1, 1, H, W]``. State-dict keys and order are the original's (72 entries).
+
+Its blocks are the core's, whose defaults are this codebase's: ``equalized_resnet_block`` (the original's
+``ResNetBlock``: ``(main(mbstd(x)) + residual(x)) / sqrt(2)``, main = [conv3x3, lrelu, conv3x3, lrelu]
+without conv bias, residual = 1x1 conv when the width changes; the minibatch stddev takes the whole batch
+as one group, as the original does per device under data or distributed parallelism) and
+``SelfAttention2d`` (the original's ``NonLocalBlock``: 2x2 max-pooled keys and values, learned ``gamma``
+from 0). Both divide by ``sqrt(2)`` as the original does, so outputs are bit-identical.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
-import torch.nn.functional as F
-from insilico_core.nn import MinibatchStdDev
+from insilico_core.nn import SelfAttention2d, equalized_resnet_block
 from torch import nn
 
 from .layers import blur, equalized_conv2d, equalized_linear, leaky_relu_gain_one, upsample
 
-__all__ = ["Discriminator", "NonLocalBlock", "ResNetBlock"]
-
-
-class ResNetBlock(nn.Module):
-    """``(main(mbstd(x)) + residual(x)) / sqrt(2)``.
-
-    mbstd: the core ``MinibatchStdDev`` with the whole batch as one group and the variance clamped at 1e-8
-    (under data or distributed parallelism the per-device chunk, as in the original); main = [conv3x3,
-    lrelu, conv3x3, lrelu] (no conv bias, the activations carry the biases); residual = 1x1 conv when the
-    width changes, else identity. Kept here rather than the core ``equalized_resnet_block``: that one
-    multiplies by ``1/sqrt(2)`` where the original divides by ``sqrt(2)``, which changes the last bits.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, mini_batch_std_dev: bool = False) -> None:
-        super().__init__()
-        self.mini_batch_std_dev = (
-            MinibatchStdDev(None, eps_mode="clamp") if mini_batch_std_dev else nn.Identity()
-        )
-        self.main_mapping = nn.Sequential(
-            equalized_conv2d(in_channels + int(mini_batch_std_dev), out_channels, 3, padding=1),
-            leaky_relu_gain_one(out_channels),
-            equalized_conv2d(out_channels, out_channels, 3, padding=1),
-            leaky_relu_gain_one(out_channels),
-        )
-        self.residual_mapping = (
-            equalized_conv2d(in_channels, out_channels, 1, padding=0)
-            if in_channels != out_channels
-            else nn.Identity()
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (self.main_mapping(self.mini_batch_std_dev(x)) + self.residual_mapping(x)) / math.sqrt(2)
-
-
-class NonLocalBlock(nn.Module):
-    """Self-attention over positions with 2x2 max-pooled keys and values (SAGAN / BigGAN style).
-
-    theta, phi: in -> out/8; g: in -> out/2; o: out/2 -> out (1x1, no bias). ``beta = softmax(theta^T phi)``
-    ``[B, HW, HW/4]``; ``out = (gamma * o(g beta^T) + residual(x)) / sqrt(2)`` with a learned scalar ``gamma``
-    (zero at init). H and W must be even. Kept here rather than the core ``SelfAttention2d`` (same keys and
-    math) because that one multiplies by ``1/sqrt(2)`` where the original divides, changing the last bits.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int) -> None:
-        super().__init__()
-        self.theta = equalized_conv2d(in_channels, out_channels // 8, 1, padding=0)
-        self.phi = equalized_conv2d(in_channels, out_channels // 8, 1, padding=0)
-        self.g = equalized_conv2d(in_channels, out_channels // 2, 1, padding=0)
-        self.o = equalized_conv2d(out_channels // 2, out_channels, 1, padding=0)
-        self.residual_mapping = (
-            equalized_conv2d(in_channels, out_channels, 1, padding=0)
-            if in_channels != out_channels
-            else nn.Identity()
-        )
-        self.gamma = nn.Parameter(torch.tensor(0.0))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        batch, _, height, width = x.shape
-        theta = self.theta(x).flatten(start_dim=2)
-        phi = F.max_pool2d(self.phi(x), kernel_size=2, stride=2).flatten(start_dim=2)
-        g = F.max_pool2d(self.g(x), kernel_size=2, stride=2).flatten(start_dim=2)
-        beta = F.softmax(torch.bmm(theta.transpose(1, 2), phi), dim=-1)
-        attended = self.o(torch.bmm(g, beta.transpose(1, 2)).view(batch, -1, height, width))
-        return (self.gamma * attended + self.residual_mapping(x)) / math.sqrt(2)
+__all__ = ["Discriminator"]
 
 
 class Discriminator(nn.Module):
@@ -105,12 +47,12 @@ class Discriminator(nn.Module):
         self.encoder_blocks = nn.ModuleList()
         for index, (c_in, c_out) in enumerate(encoder_channels):
             if index == 0:
-                self.encoder_blocks.append(ResNetBlock(self.input_planes, c_out))
+                self.encoder_blocks.append(equalized_resnet_block(self.input_planes, c_out))
             elif index == 2:
-                self.encoder_blocks.append(NonLocalBlock(c_in, c_out))
+                self.encoder_blocks.append(SelfAttention2d(c_in, c_out))
             else:
                 self.encoder_blocks.append(
-                    ResNetBlock(c_in, c_out, mini_batch_std_dev=index >= len(encoder_channels) - 2)
+                    equalized_resnet_block(c_in, c_out, minibatch_std=index >= len(encoder_channels) - 2)
                 )
         # Stride-2 convolution BEFORE the blur (with a bias): 256 -> 127 -> 128
         self.downscale_convolutions = nn.ModuleList(
@@ -127,7 +69,7 @@ class Discriminator(nn.Module):
             equalized_linear(128, 1, bias=False),
         )
         self.decoder_blocks = nn.ModuleList(
-            NonLocalBlock(c_in, c_out) if index == 1 else ResNetBlock(c_in, c_out)
+            SelfAttention2d(c_in, c_out) if index == 1 else equalized_resnet_block(c_in, c_out)
             for index, (c_in, c_out) in enumerate(decoder_channels)
         )
         self.transposed_convolutions = nn.ModuleList(

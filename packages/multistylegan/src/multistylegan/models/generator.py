@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 import torch
+from insilico_core.nn import PixelNorm
 from torch import autograd, nn
 
 from .layers import (
     ConstantInput,
     OutputBlock,
-    PixelwiseNormalization,
     StyledConv2d,
     equalized_linear,
     leaky_relu_gain_one,
@@ -34,11 +34,14 @@ __all__ = ["Generator", "StyleMapping"]
 
 class StyleMapping(nn.Module):
     """z ``[B, D]`` -> w ``[B, D]``: pixel norm, then ``depth`` x (EqualizedLinear without bias, bias + leaky
-    ReLU with gain 1). Keys ``layers.{2m+1}.weight``, ``layers.{2m+2}.bias``."""
+    ReLU with gain 1). Keys ``layers.{2m+1}.weight``, ``layers.{2m+2}.bias``.
+
+    The pixel norm divides by ``sqrt(mean(z^2) + 1e-8)`` as the original does (``divide=True``; the
+    default multiplication by ``rsqrt`` differs in the last bit)."""
 
     def __init__(self, latent_dimensions: int = 512, depth: int = 8) -> None:
         super().__init__()
-        layers: list[nn.Module] = [PixelwiseNormalization()]
+        layers: list[nn.Module] = [PixelNorm(divide=True)]
         for _ in range(depth):
             layers += [
                 equalized_linear(latent_dimensions, latent_dimensions, bias=False),

@@ -9,9 +9,9 @@ FIR filters (``FIRFilter2d``: ``blur``, ``upsample``); the fused bias + leaky Re
 the core's in its rosinality layout (``[1, out, in, k, k]`` weight, ``modulation_mapping`` affine); this
 package's subclass adds what is particular to Multi-StyleGAN: returning the style it computed so the twin
 module of the other domain can borrow it, and the 2x2 stride-2 transposed convolution + gain-4 blur computed
-as a batched matmul and pixel shuffle (the core runs a grouped transposed convolution). The mapping
-input's ``PixelwiseNormalization`` stays here too: it divides by ``sqrt`` where the core's ``PixelNorm``
-multiplies by ``rsqrt``, which changes the last bits.
+as a batched matmul and pixel shuffle (the core runs a grouped transposed convolution). The matmul form
+needs the kernel to be as wide as the stride (no two taps land on one output pixel), which only this
+codebase's 2x2 upsampling kernel is; the 3x3 kernels of the other StyleGAN2 ports gain nothing from it.
 
 Quirks kept on purpose (they are baked into the released weights, spec section 7): equalised weights scale
 by sqrt(2)/sqrt(fan_in) and biases by sqrt(2)/sqrt(out); leaky ReLUs have gain 1 (not sqrt 2); the skip
@@ -35,7 +35,6 @@ __all__ = [
     "ModulatedConv2d",
     "NoiseInjection",
     "OutputBlock",
-    "PixelwiseNormalization",
     "StyledConv2d",
     "blur",
     "equalized_conv2d",
@@ -90,13 +89,6 @@ def equalized_conv2d(
         gain=SQRT2,
         bias_gain=SQRT2 / math.sqrt(out_channels),
     )
-
-
-class PixelwiseNormalization(nn.Module):
-    """``x / sqrt(mean_c(x^2) + 1e-8)`` over dim 1 (the mapping network's input normalisation)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x / torch.sqrt(torch.mean(x**2, dim=1, keepdim=True) + 1e-8)
 
 
 def blur(gain: float = 1.0, padding: tuple[int, int] = (2, 2)) -> FIRFilter2d:
