@@ -21,6 +21,8 @@ from insilico_core import ops
 from insilico_core.nn import EqualizedConv2d, EqualizedLinear, MappingNetwork, modulated_conv2d
 from torch import nn
 
+from mssg.networks.generator import ConditionalGenerator
+
 NOISE_MODES = ("random", "const", "none")
 
 
@@ -301,59 +303,17 @@ class SynthesisNetwork(nn.Module):
         return img
 
 
-class Generator(nn.Module):
+class Generator(ConditionalGenerator):
     """Conditional StyleGAN2 generator: ``G(z [N, z_dim], c [N, c_dim]) -> img [N, C, R, R]``.
 
     Args (stock names): z_dim, c_dim, w_dim, img_resolution, img_channels, mapping_kwargs (for
     :class:`insilico_core.nn.MappingNetwork`: num_layers 8, lr_multiplier 0.01, ...), and synthesis kwargs
-    (channel_base, channel_max, num_fp16_res, conv_clamp, architecture, fused_modconv_default, ...).
+    (channel_base, channel_max, num_fp16_res, conv_clamp, architecture, fused_modconv_default, ...);
+    ``noise_mode='random'|'const'|'none'`` in the forward passes to the synthesis layers.
     """
 
-    def __init__(
-        self,
-        z_dim: int,
-        c_dim: int,
-        w_dim: int,
-        img_resolution: int,
-        img_channels: int,
-        mapping_kwargs: dict | None = None,
-        **synthesis_kwargs,
-    ) -> None:
-        super().__init__()
-        self.init_kwargs = dict(
-            z_dim=z_dim,
-            c_dim=c_dim,
-            w_dim=w_dim,
-            img_resolution=img_resolution,
-            img_channels=img_channels,
-            mapping_kwargs=dict(mapping_kwargs or {}),
-            **synthesis_kwargs,
-        )  # what a snapshot records to rebuild this network
-        self.z_dim = z_dim
-        self.c_dim = c_dim
-        self.w_dim = w_dim
-        self.img_resolution = img_resolution
-        self.img_channels = img_channels
-        self.synthesis = SynthesisNetwork(
-            w_dim=w_dim, img_resolution=img_resolution, img_channels=img_channels, **synthesis_kwargs
-        )
-        self.num_ws = self.synthesis.num_ws
-        self.mapping = MappingNetwork(
-            z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, num_ws=self.num_ws, **(mapping_kwargs or {})
-        )
+    def build_synthesis(self, **kwargs) -> SynthesisNetwork:
+        return SynthesisNetwork(**kwargs)
 
-    def forward(
-        self,
-        z: torch.Tensor,
-        c: torch.Tensor | None,
-        truncation_psi: float = 1,
-        truncation_cutoff: int | None = None,
-        update_emas: bool = False,
-        **synthesis_kwargs,
-    ) -> torch.Tensor:
-        """``z [N, z_dim]`` ~ N(0, 1), ``c [N, c_dim]`` -> ``[N, img_channels, R, R]``;
-        ``noise_mode='random'|'const'|'none'`` passes to the synthesis layers."""
-        ws = self.mapping(
-            z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff, update_emas=update_emas
-        )
-        return self.synthesis(ws, update_emas=update_emas, **synthesis_kwargs)
+    def build_mapping(self, **kwargs) -> MappingNetwork:
+        return MappingNetwork(**kwargs)

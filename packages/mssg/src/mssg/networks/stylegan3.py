@@ -20,6 +20,7 @@ from insilico_core.ops.filtered_lrelu import filtered_lrelu
 from torch import nn
 
 from mssg.networks.filter_design import design_lowpass_filter
+from mssg.networks.generator import ConditionalGenerator
 
 
 def modulated_conv2d_sg3(
@@ -334,7 +335,7 @@ class SynthesisNetwork(nn.Module):
         return x.to(torch.float32)
 
 
-class Generator(nn.Module):
+class Generator(ConditionalGenerator):
     """Conditional StyleGAN3 generator: ``G(z [N, z_dim], c [N, c_dim]) -> img [N, C, R, R]``.
 
     ``mapping_kwargs`` default to StyleGAN3's mapping (2 layers); synthesis kwargs as
@@ -342,53 +343,8 @@ class Generator(nn.Module):
     magnitude_ema_beta, ...).
     """
 
-    def __init__(
-        self,
-        z_dim: int,
-        c_dim: int,
-        w_dim: int,
-        img_resolution: int,
-        img_channels: int,
-        mapping_kwargs: dict | None = None,
-        **synthesis_kwargs,
-    ) -> None:
-        super().__init__()
-        self.init_kwargs = dict(
-            z_dim=z_dim,
-            c_dim=c_dim,
-            w_dim=w_dim,
-            img_resolution=img_resolution,
-            img_channels=img_channels,
-            mapping_kwargs=dict(mapping_kwargs or {}),
-            **synthesis_kwargs,
-        )  # what a snapshot records to rebuild this network
-        self.z_dim = z_dim
-        self.c_dim = c_dim
-        self.w_dim = w_dim
-        self.img_resolution = img_resolution
-        self.img_channels = img_channels
-        self.synthesis = SynthesisNetwork(
-            w_dim=w_dim, img_resolution=img_resolution, img_channels=img_channels, **synthesis_kwargs
-        )
-        self.num_ws = self.synthesis.num_ws
-        self.mapping = MappingNetwork(
-            z_dim=z_dim,
-            c_dim=c_dim,
-            w_dim=w_dim,
-            num_ws=self.num_ws,
-            **{"num_layers": 2, **(mapping_kwargs or {})},
-        )
+    def build_synthesis(self, **kwargs) -> SynthesisNetwork:
+        return SynthesisNetwork(**kwargs)
 
-    def forward(
-        self,
-        z: torch.Tensor,
-        c: torch.Tensor | None,
-        truncation_psi: float = 1,
-        truncation_cutoff: int | None = None,
-        update_emas: bool = False,
-        **synthesis_kwargs,
-    ) -> torch.Tensor:
-        ws = self.mapping(
-            z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff, update_emas=update_emas
-        )
-        return self.synthesis(ws, update_emas=update_emas, **synthesis_kwargs)
+    def build_mapping(self, **kwargs) -> MappingNetwork:
+        return MappingNetwork(**{"num_layers": 2, **kwargs})
