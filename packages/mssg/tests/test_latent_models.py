@@ -114,20 +114,20 @@ def test_semi_ms_ukb_model_normalises_as_sampling_given_age(key):
     assert out.shape == (3, 2) and out.dtype == np.float32
 
 
-def test_semi_ms_retina_cataract_is_sampled_at_half_the_fitted_logit():
+def test_semi_ms_retina_cataract_is_sampled_at_the_fitted_probability_or_mssgs_half_logit():
     model, _, raw = _fit("retinal-source1")
     assert model.regression is None and model.classified.name == "cataract"
     logistic = model.classified.model
     age = np.full(40000, 75.0)
+    # the fitted probability at 75 is the data's: sigmoid(0.15 * 5) = 0.68, and the default samples it
+    assert logistic.predict_proba(np.array([[75.0]]))[0, 1] == pytest.approx(0.68, abs=0.05)
+    fitted = model.sample_given_age(age, np.random.default_rng(0))[:, 0]
+    assert set(np.unique(fitted)) <= {0.0, 1.0}
+    assert fitted.mean() == pytest.approx(logistic.predict_proba(np.array([[75.0]]))[0, 1], abs=0.01)
+    model.half_logit = True  # MSSG's sigmoid(logit / 2), for parity
     z = 75.0 * logistic.coef[1, 0] + logistic.intercept[1]
     values = model.sample_given_age(age, np.random.default_rng(0))[:, 0]
-    assert set(np.unique(values)) <= {0.0, 1.0}
-    assert values.mean() == pytest.approx(1 / (1 + np.exp(-z)), abs=0.01)  # MSSG's sigmoid(logit / 2)
-    # ... while the fitted probability at 75 is the data's: sigmoid(0.15 * 5) = 0.68
-    assert logistic.predict_proba(np.array([[75.0]]))[0, 1] == pytest.approx(0.68, abs=0.05)
-    model.half_logit = False
-    fitted = model.sample_given_age(age, np.random.default_rng(0))[:, 0].mean()
-    assert fitted == pytest.approx(logistic.predict_proba(np.array([[75.0]]))[0, 1], abs=0.01)
+    assert values.mean() == pytest.approx(1 / (1 + np.exp(-z)), abs=0.01)
     normalized = model.sample_given_age_normalized(np.array([60.0, 70.0]), np.random.default_rng(0))
     assert set(np.unique(normalized[:, 1])) <= {0.0, 1.0}  # cataract stays raw
 

@@ -225,6 +225,7 @@ def test_semi_ms_ukb_training_saves_its_latent_models_and_reuses_them_on_resume(
     assert snap["meta"]["c_layout"] == ["age", "ventricle", "grey_matter"]
     saved = [load_latent_model(run / f"latent_model_source{k}.json") for k in (1, 2)]
     assert [m.regressed[0].name for m in saved] == ["ventricle", "grey_matter"]
+    assert all(m.conditional_covariance and not m.half_logit for m in saved)  # correct sampling by default
     assert snap["meta"]["completer"]["models"] == [m.to_dict() for m in saved]
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert all(math.isfinite(v) for r in records for k, v in r.items() if k.startswith("Loss/"))
@@ -237,9 +238,19 @@ def test_semi_ms_ukb_training_saves_its_latent_models_and_reuses_them_on_resume(
     resumed = _train(tmp_path, roots, ["ukb", "ukb"], False, resume=str(snapshot), exact_resume=True)
     assert json.loads((resumed / "latent_model_source2.json").read_text()) == marked
     refit = _train(
-        tmp_path, roots, ["ukb", "ukb"], False, resume=str(snapshot), exact_resume=True, refit=True
+        tmp_path,
+        roots,
+        ["ukb", "ukb"],
+        False,
+        resume=str(snapshot),
+        exact_resume=True,
+        refit=True,
+        latent_mssg_sampling=True,
     )
-    assert json.loads((refit / "latent_model_source2.json").read_text()) == saved[1].to_dict()
+    refitted = load_latent_model(refit / "latent_model_source2.json")
+    assert not refitted.conditional_covariance and refitted.half_logit  # MSSG's sampling, for parity
+    refitted.conditional_covariance, refitted.half_logit = True, False
+    assert refitted.to_dict() == saved[1].to_dict()
     path.unlink()
     with pytest.raises(ValueError, match="latent_model_source2.json'] are missing"):
         _train(tmp_path, roots, ["ukb", "ukb"], False, resume=str(snapshot), exact_resume=True)

@@ -164,15 +164,24 @@ def train(data: str, data_name: str, source: str | None, **opts) -> None:
     _run(opts, [data], [data_name], [source], False)
 
 
-# Multi-source only: the latent covariate models saved next to the snapshots.
-_refit_option = click.option(
-    "--refit",
-    type=_BOOL,
-    default=False,
-    show_default=True,
-    help="On --resume: fit the latent models anew instead of reusing the latent_model_source*.json beside "
-    "the snapshot",
-)
+def _latent_model_options(command):
+    """Multi-source only: how the latent covariate models (saved next to the snapshots) are fitted/sampled."""
+    command = click.option(
+        "--latent_mssg_sampling",
+        type=_BOOL,
+        default=False,
+        show_default=True,
+        help="Sample imputed covariates as MSSG does (mixture regression with the marginal covariance, "
+        "binary covariates at sigmoid(logit/2)) instead of correctly, for parity with the original",
+    )(command)
+    return click.option(
+        "--refit",
+        type=_BOOL,
+        default=False,
+        show_default=True,
+        help="On --resume: fit the latent models anew instead of reusing the latent_model_source*.json "
+        "beside the snapshot",
+    )(command)
 
 
 @click.command()
@@ -211,7 +220,7 @@ _refit_option = click.option(
     help="Morpho-MNIST: impute with the known structural equations instead of fitted latent models",
 )
 @_common_options(kimg=25000, snap=200)
-@_refit_option
+@_latent_model_options
 def train_ms(
     data1: str, data_name1: str, data2: str, data_name2: str, use_ground_truth: bool, **opts
 ) -> None:
@@ -231,7 +240,7 @@ _REAL_MS_DATA_NAMES = click.Choice(
 @click.option("--data2", required=True, type=click.Path(exists=True), help="Source 2 dataset ROOT")
 @click.option("--data_name2", required=True, type=_REAL_MS_DATA_NAMES)
 @_common_options(kimg=25000, snap=100)
-@_refit_option
+@_latent_model_options
 def train_real_ms(data1: str, data_name1: str, data2: str, data_name2: str, **opts) -> None:
     """Train MSSG from two real sources: each row's unobserved covariates are imputed from the other source's
     latent model and D also predicts which source a row comes from. ``--resume_kimg`` counts only together

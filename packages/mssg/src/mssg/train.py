@@ -57,7 +57,8 @@ LATENT_MODEL_FILE = "latent_model_source{}.json"
 class TrainOptions:
     """Every flag of the original train.py / train_ms.py / train_real_ms.py (spec §2.1-2.3), plus
     device/precision; ``real_multisource`` selects the real multi-source layout and loss; ``refit`` fits the
-    latent models anew on resume instead of reusing the ``latent_model_source*.json`` beside the snapshot."""
+    latent models anew on resume instead of reusing the ``latent_model_source*.json`` beside the snapshot;
+    ``latent_mssg_sampling`` samples them with MSSG's quirks (see :func:`fit_source_models`)."""
 
     outdir: str
     cfg: str
@@ -70,6 +71,7 @@ class TrainOptions:
     use_ground_truth: bool = False
     real_multisource: bool = False
     refit: bool = False
+    latent_mssg_sampling: bool = False
     cond: bool = True
     mirror: bool = False
     aug: str = "noaug"
@@ -181,15 +183,27 @@ def _train_labels(dataset: CovariateImageDataset) -> np.ndarray:
 
 
 def fit_source_models(
-    datasets: list[CovariateImageDataset], use_ground_truth: bool = False, seed: int = 0
+    datasets: list[CovariateImageDataset],
+    use_ground_truth: bool = False,
+    seed: int = 0,
+    mssg_sampling: bool = False,
 ) -> list[MorphoCovariateModel | LatentModel]:
     """One latent model per source, fitted on its trainset labels (``use_ground_truth``: Morpho-MNIST's
-    structural equations instead; ``seed``: the mixtures' k-means++ initialisation)."""
+    structural equations instead; ``seed``: the mixtures' k-means++ initialisation; ``mssg_sampling``: sample
+    with MSSG's marginal mixture-regression covariance and half logits, for parity)."""
     if all(ds.data_name == MORPHO for ds in datasets):
         raws = [_train_labels(ds) for ds in datasets]
         return fit_morpho_models(raws[0], raws[1], use_ground_truth)
     return [
-        fit_latent_model(ds.data_name, ds.source, [c.name for c in ds.covariates], _train_labels(ds), seed)
+        fit_latent_model(
+            ds.data_name,
+            ds.source,
+            [c.name for c in ds.covariates],
+            _train_labels(ds),
+            seed,
+            conditional_covariance=not mssg_sampling,
+            half_logit=mssg_sampling,
+        )
         for ds in datasets
     ]
 
@@ -200,9 +214,11 @@ def build_completer(
     source_flag: bool = False,
     models: list[MorphoCovariateModel | LatentModel] | None = None,
     seed: int = 0,
+    mssg_sampling: bool = False,
 ) -> LabelCompleter:
     """Describe the joint label layout of ``datasets`` (``source_flag``: real multi-source, with the source
-    column) with the sources' latent models: ``models`` (e.g. read back from a run) or fitted here."""
+    column) with the sources' latent models: ``models`` (e.g. read back from a run) or fitted here (see
+    :func:`fit_source_models` for ``seed`` and ``mssg_sampling``)."""
     first = datasets[0]
     stats = [ds.stats for ds in datasets]
     if len(datasets) == 1:
@@ -212,7 +228,7 @@ def build_completer(
     names = [ds.data_name for ds in datasets]
     completion_scenario(names, source_flag)  # unsupported pairs fail before any fitting
     if models is None:
-        models = fit_source_models(datasets, use_ground_truth, seed)
+        models = fit_source_models(datasets, use_ground_truth, seed, mssg_sampling)
     return LabelCompleter(first.data_name, [ds.source for ds in datasets], stats, models, source_flag, names)
 
 
@@ -293,7 +309,12 @@ def training_loop(options: TrainOptions) -> Path:
         if len(datasets) == 2 and not options.refit:
             models = saved_latent_models(resume_path.parent, len(datasets))
     completer = build_completer(
-        datasets, options.use_ground_truth, options.real_multisource, models=models, seed=options.seed
+        datasets,
+        options.use_ground_truth,
+        options.real_multisource,
+        models=models,
+        seed=options.seed,
+        mssg_sampling=options.latent_mssg_sampling,
     )
     c_dim = completer.c_dim if options.cond else 0
     resolution, channels = datasets[0].resolution, datasets[0].num_channels

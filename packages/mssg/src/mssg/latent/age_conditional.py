@@ -108,9 +108,10 @@ class AgeConditionalModel:
         classified: the class covariate, if any.
         regression: mixture regression of the transformed ``regressed`` columns on age, if any.
         regressed: the continuous covariates, in the regression's output order.
-        conditional_covariance: sample the regression with the conditional covariance instead of MSSG's
-            marginal one.
-        half_logit: sample a binary class covariate with MSSG's ``sigmoid(logit / 2)``.
+        conditional_covariance: sample the regression with the conditional covariance (default); False
+            reproduces MSSG's marginal one (spec §7 lists it as a bug kept as a parity option).
+        half_logit: sample a binary class covariate with MSSG's ``sigmoid(logit / 2)`` (parity option) instead
+            of the fitted probability (default).
     """
 
     dataset: str
@@ -119,8 +120,8 @@ class AgeConditionalModel:
     classified: ClassCovariate | None = None
     regression: GaussianMixtureRegression | None = None
     regressed: list[RegressedCovariate] = field(default_factory=list)
-    conditional_covariance: bool = False
-    half_logit: bool = True
+    conditional_covariance: bool = True
+    half_logit: bool = False
 
     def __post_init__(self) -> None:
         if (self.regression is None) != (not self.regressed):
@@ -267,8 +268,8 @@ class AgeConditionalModel:
             ),
             regression=None if regression is None else GaussianMixtureRegression.from_dict(regression),
             regressed=[RegressedCovariate(**r) for r in data.get("regressed", [])],
-            conditional_covariance=bool(data.get("conditional_covariance", False)),
-            half_logit=bool(data.get("half_logit", True)),
+            conditional_covariance=bool(data.get("conditional_covariance", True)),
+            half_logit=bool(data.get("half_logit", False)),
         )
 
     def save(self, path: str | Path) -> Path:

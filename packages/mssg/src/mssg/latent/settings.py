@@ -91,14 +91,15 @@ def fit_latent_model(
     names: list[str],
     raw: np.ndarray,
     seed: int = 0,
-    conditional_covariance: bool = False,
-    half_logit: bool = True,
+    conditional_covariance: bool = True,
+    half_logit: bool = False,
 ) -> LatentModel:
     """Fit the latent model of one source to its RAW train labels ``raw [N, len(names)]`` (columns named
     ``names``, age first for the age-conditional ones); ``seed`` seeds the k-means++ initialisations.
 
-    The defaults sample as MSSG; ``conditional_covariance=True`` draws mixture-regression outputs from the
-    correct conditional covariance, ``half_logit=False`` binary class covariates from the fitted probability.
+    The defaults sample correctly: mixture-regression outputs from the conditional covariance, binary class
+    covariates from the fitted probability. ``conditional_covariance=False, half_logit=True`` sample as MSSG
+    does (its marginal covariance and ``sigmoid(logit / 2)``), for parity with the original.
     """
     setting = latent_setting(data_name, source)
     raw = np.asarray(raw, np.float64).reshape(len(raw), len(names))
