@@ -1,10 +1,12 @@
-"""filtered_lrelu against a numpy/scipy oracle written from StyleGAN3's documented sequence of operations."""
+"""filtered_lrelu (the reference composition and the fused CPU kernel) against a numpy/scipy oracle written
+from StyleGAN3's documented sequence of operations."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+from insilico_core.ops import _build
 from insilico_core.ops.filtered_lrelu import filtered_lrelu
 
 signal = pytest.importorskip("scipy.signal")
@@ -45,7 +47,10 @@ def _oracle(x, fu, fd, b, up, down, padding, gain, slope, clamp):
         (4, 2, [-1, 9, 9, -1], 24, 12, None),
     ],
 )
-def test_matches_numpy_oracle(up, down, padding, taps_u, taps_d, clamp):
+@pytest.mark.parametrize("impl", ["ref", "cpu"])
+def test_matches_numpy_oracle(up, down, padding, taps_u, taps_d, clamp, impl):
+    if impl == "cpu" and _build.kernels("cpu") is None:
+        pytest.skip(f"cpu backend unavailable: {_build.backend_status('cpu').reason}")
     gen = torch.Generator().manual_seed(0)
     x = torch.randn([2, 3, 9, 8], generator=gen, dtype=torch.float64)
     b = torch.randn([3], generator=gen, dtype=torch.float64)
@@ -54,7 +59,7 @@ def test_matches_numpy_oracle(up, down, padding, taps_u, taps_d, clamp):
     fu = fu / fu.sum() if fu is not None else None
     fd = fd / fd.sum() if fd is not None else None
     y = filtered_lrelu(
-        x, fu, fd, b, up=up, down=down, padding=padding, gain=1.7, slope=0.3, clamp=clamp, impl="ref"
+        x, fu, fd, b, up=up, down=down, padding=padding, gain=1.7, slope=0.3, clamp=clamp, impl=impl
     )
     ref = _oracle(
         x.numpy(),

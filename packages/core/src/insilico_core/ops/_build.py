@@ -36,8 +36,8 @@ SOURCE_DIR = Path(__file__).parent / "csrc"
 
 # sources compiled into each backend's extension (headers in csrc/ are hashed too)
 BACKEND_SOURCES: dict[str, tuple[str, ...]] = {
-    "cpu": ("cpu_binding.cpp", "bias_act_cpu.cpp", "upfirdn2d_cpu.cpp"),
-    "cuda": ("cuda_binding.cpp", "bias_act.cu", "upfirdn2d.cu"),
+    "cpu": ("cpu_binding.cpp", "bias_act_cpu.cpp", "upfirdn2d_cpu.cpp", "filtered_lrelu_cpu.cpp"),
+    "cuda": ("cuda_binding.cpp", "bias_act.cu", "upfirdn2d.cu", "filtered_lrelu.cu"),
 }
 # -fno-trapping-math lets the compiler turn the activations' selects into vector blends; -fopenmp-simd honours
 # the `omp simd` loops without the OpenMP runtime (threads come from ATen's pool, the same OpenMP as torch's)

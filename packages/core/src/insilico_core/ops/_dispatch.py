@@ -15,11 +15,14 @@ SUPPORTED_DTYPES: dict[str, frozenset[torch.dtype]] = {
 }
 
 
-def resolve_impl(impl: str | None, x: torch.Tensor):
+def resolve_impl(
+    impl: str | None, x: torch.Tensor, auto_backends: frozenset[str] = frozenset(SUPPORTED_DTYPES)
+):
     """The compiled kernel module to run ``x`` with, or None for the reference path.
 
-    ``impl=None`` picks the compiled backend of ``x``'s device when it supports ``x``'s dtype and is built (or
-    can be built, once per environment), else the reference path; ``INSILICO_OPS=ref`` forces the reference.
+    ``impl=None`` picks the compiled backend of ``x``'s device when it is one of ``auto_backends`` (the
+    backends measured faster than the reference for this op), supports ``x``'s dtype and is built (or can be
+    built, once per environment), else the reference path; ``INSILICO_OPS=ref`` forces the reference.
     A named backend is used as asked: a device or dtype it cannot run, or an unavailable backend, raises.
     """
     if impl is not None and impl not in IMPLS:
@@ -28,7 +31,11 @@ def resolve_impl(impl: str | None, x: torch.Tensor):
         return None
     device_backend = x.device.type if x.device.type in SUPPORTED_DTYPES else None
     if impl is None:
-        if device_backend is None or x.dtype not in SUPPORTED_DTYPES[device_backend] or _build.forced_ref():
+        if (
+            device_backend not in auto_backends
+            or x.dtype not in SUPPORTED_DTYPES[device_backend]
+            or _build.forced_ref()
+        ):
             return None
         return _build.kernels(device_backend)
     if _build.forced_ref():

@@ -13,4 +13,7 @@ void bias_act_cpu(const BiasActArgs& args);
 template <typename T>
 void upfirdn2d_cpu(const Upfirdn2dArgs& args);
 
+template <typename T>
+void filtered_lrelu_cpu(const FilteredLReluArgs& args);
+
 }  // namespace insilico_ops

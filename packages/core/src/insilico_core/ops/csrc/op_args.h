@@ -1,5 +1,5 @@
-// The arguments of the kernels, shared by the CPU kernels (cpu_kernels.h) and the CUDA launchers
-// (cuda_kernels.h): raw pointers, sizes and scalars only.
+// The arguments of the kernels, shared by the CPU kernels (cpu_kernels.h), the CUDA launchers (cuda_kernels.h)
+// and the argument checks of both bindings (op_binding.h): raw pointers, sizes and scalars only.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +46,40 @@ struct Upfirdn2dArgs {
     bool separable;
     bool flip_filter;
     double gain;
+};
+
+// filtered_lrelu over planes = N * C planes of x (strided as in Upfirdn2dArgs) into the contiguous y
+// [planes, out_h, out_w], through an intermediate grid [mid_h, mid_w] that is never stored whole:
+//   up stage:   add b (mode 0 and 1), upsample by `up` (zero insertion), pad by up_pad_{x,y}0 before (the far
+//               side follows from mid_w, mid_h), cross-correlate with the weights of fu, times filter_gain;
+//   activation: mode 0, 1: v = clamp(lrelu(gain * v, slope)); mode 1 also writes the sign byte of each
+//               intermediate sample (bit 0: gain * v <= 0, the slope applied; bit 1: clamped);
+//               mode 2 (the linear map of the derivative): v = gain * v * (bit 0 ? slope : 1) * (bit 1 ? 0 : 1)
+//               with the sign bytes read from `signs`;
+//   down stage: pad by down_pad_{x,y}0 before, cross-correlate with the weights of fd, keep every down-th sample.
+// A filter (float, or double for double tensors) is 2-D [h, w] or, when separable, 1-D [w] applied on both
+// axes; flip_filter false means a true convolution (the filter read backwards).
+struct FilteredLReluArgs {
+    const void* x;
+    const void* b;  // null: no bias
+    const void* fu;
+    const void* fd;
+    uint8_t* signs;  // [planes, mid_h, mid_w]: written in mode 1, read in mode 2, null in mode 0
+    void* y;
+    int64_t planes;
+    int64_t channels;
+    int64_t stride_n, stride_c, stride_h, stride_w;
+    int64_t in_h, in_w, mid_h, mid_w, out_h, out_w;
+    int up, down;
+    int up_pad_x0, up_pad_y0, down_pad_x0, down_pad_y0;
+    int fu_w, fu_h, fd_w, fd_h;
+    bool fu_separable, fd_separable;
+    bool flip_filter;
+    int mode;
+    double filter_gain;
+    double gain;
+    double slope;
+    double clamp;  // < 0: no clamp
 };
 
 }  // namespace insilico_ops

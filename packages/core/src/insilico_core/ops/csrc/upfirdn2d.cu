@@ -1,36 +1,14 @@
 // upfirdn2d on CUDA, polyphase: one thread per output sample sums only the filter taps that land on input
-// samples (see upfirdn2d_cpu.cpp for the index algebra). Any up, down, padding and filter size; a separable
+// samples (see cpu_polyphase.h for the index algebra). Any up, down, padding and filter size; a separable
 // filter is applied as its outer product. Half tensors accumulate in float. Includes only CUDA headers.
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include "cuda_kernels.h"
+#include "cuda_resample.h"
 
 namespace insilico_ops {
 namespace {
-
-template <typename T> struct Arith { using type = float; };
-template <> struct Arith<double> { using type = double; };
-
-template <typename S, typename T> __device__ __forceinline__ S load(const T& v) { return S(v); }
-template <> __device__ __forceinline__ float load<float, __half>(const __half& v) { return __half2float(v); }
-
-template <typename T, typename S> __device__ __forceinline__ T store(S v) { return T(v); }
-template <> __device__ __forceinline__ __half store<__half, float>(float v) { return __float2half_rn(v); }
-
-__device__ __forceinline__ int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
-// first useful tap, the input it reads and how many useful taps, for output o of one axis
-struct Taps {
-    int64_t first_tap, first_input, count;
-};
-
-__device__ __forceinline__ Taps axis_taps(int64_t o, int64_t up, int64_t down, int64_t pad0, int64_t taps) {
-    const int64_t k0 = o * down - pad0;  // zero-inserted position read by tap 0
-    const int64_t t0 = ((-k0) % up + up) % up;
-    const int64_t n = t0 >= taps ? 0 : (taps - t0 + up - 1) / up;
-    return {t0, floor_div(k0 + t0, up), n};
-}
 
 template <typename T>
 __global__ void upfirdn2d_kernel(Upfirdn2dArgs p) {
@@ -50,14 +28,11 @@ __global__ void upfirdn2d_kernel(Upfirdn2dArgs p) {
         for (int64_t jy = 0; jy < ty.count; ++jy) {
             const int64_t iy = ty.first_input + jy;
             if (iy < 0 || iy >= p.in_h) continue;
-            // cross-correlation tap t reads the filter at t (flip_filter) or backwards (true convolution)
-            const int64_t t = ty.first_tap + jy * p.up_y;
-            const int64_t row = p.flip_filter ? t : fh - 1 - t;
+            const int64_t row = filter_index(ty.first_tap + jy * p.up_y, fh, p.flip_filter);
             for (int64_t jx = 0; jx < tx.count; ++jx) {
                 const int64_t ix = tx.first_input + jx;
                 if (ix < 0 || ix >= p.in_w) continue;
-                const int64_t u = tx.first_tap + jx * p.up_x;
-                const int64_t col = p.flip_filter ? u : fw - 1 - u;
+                const int64_t col = filter_index(tx.first_tap + jx * p.up_x, fw, p.flip_filter);
                 const S w = p.separable ? f[row] * f[col] : f[row * fw + col];
                 acc += w * load<S>(src[iy * p.stride_h + ix * p.stride_w]);
             }
@@ -68,11 +43,8 @@ __global__ void upfirdn2d_kernel(Upfirdn2dArgs p) {
 
 template <typename T>
 cudaError_t launch(const Upfirdn2dArgs& p, cudaStream_t stream) {
-    const int threads = 256;
-    const int64_t total = p.planes * p.out_h * p.out_w;
-    const int64_t wanted = (total + threads - 1) / threads;
-    const int blocks = int(wanted < 65535 ? (wanted > 0 ? wanted : 1) : 65535);
-    upfirdn2d_kernel<T><<<blocks, threads, 0, stream>>>(p);
+    const GridSize grid = grid_size(p.planes * p.out_h * p.out_w);
+    upfirdn2d_kernel<T><<<grid.blocks, grid.threads, 0, stream>>>(p);
     return cudaGetLastError();
 }
 

@@ -1,87 +1,25 @@
-// upfirdn2d on the CPU, polyphase: no zeros are inserted; each output sample sums only the filter taps that land
-// on input samples (a 1/up share of the taps per axis). Planes run in parallel (ATen's OpenMP thread pool).
-//
-// Per axis, output o reads the zero-inserted, padded signal at positions o*down - pad0 + t for taps t of the
-// cross-correlation weights w. Position k holds input sample k/up when k % up == 0. So the first useful tap is
-// t0 = (pad0 - o*down) mod up, it reads input i0 = (o*down - pad0 + t0) / up, and the next useful taps are
-// t0 + j*up reading i0 + j. Outputs o = r + P*m (P = up / gcd(up, down)) share t0 and read i0(r) + m*Q + j with
-// Q = down / gcd(up, down): for each residue r the inner loop over m is a plain strided multiply-add.
-// The input is copied into a zero-margined buffer first, so no tap needs a bounds check.
+// upfirdn2d on the CPU, polyphase (see cpu_polyphase.h): each output sample sums only the filter taps that land
+// on input samples. Planes run in parallel (ATen's OpenMP thread pool).
 #include <ATen/Parallel.h>
 #include <c10/util/BFloat16.h>
 
 #include <algorithm>
-#include <numeric>
 #include <type_traits>
 #include <vector>
 
 #include "cpu_kernels.h"
+#include "cpu_polyphase.h"
 #include "cpu_storage.h"
 
 namespace insilico_ops {
 namespace {
 
-int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
-// The polyphase geometry of one axis.
-struct Axis {
-    int64_t in, out, up, down, pad0, taps;
-    int64_t period, input_step;  // P and Q above
-    int64_t margin_lo, padded;   // zero margin before the input, and the margined length
-
-    Axis(int64_t in_, int64_t out_, int up_, int down_, int pad0_, int taps_)
-        : in(in_), out(out_), up(up_), down(down_), pad0(pad0_), taps(taps_) {
-        const int64_t g = std::gcd(up, down);
-        period = up / g;
-        input_step = down / g;
-        const int64_t lo = floor_div(-pad0, up);
-        const int64_t hi = floor_div((out - 1) * down - pad0 + taps - 1, up);
-        margin_lo = std::max<int64_t>(0, -lo);
-        padded = margin_lo + std::max<int64_t>(in, hi + 1);
-    }
-    int64_t first_tap(int64_t o) const { return ((pad0 - o * down) % up + up) % up; }
-    // index of the first input read by output o, in the margined buffer
-    int64_t first_input(int64_t o) const { return (o * down - pad0 + first_tap(o)) / up + margin_lo; }
-    int64_t tap_count(int64_t o) const {
-        const int64_t t0 = first_tap(o);
-        return t0 >= taps ? 0 : (taps - t0 + up - 1) / up;
-    }
-};
-
 template <typename S>
 struct Plane {
     std::vector<S> input;   // margined input (2-D filter) or one margined row (separable filter)
     std::vector<S> middle;  // separable: rows of the horizontal pass [padded_y, out_w]
-    std::vector<S> acc;     // one residue class of an output row
+    RowScratch<S> scratch;  // of horizontal()
 };
-
-// out[r + P*m] (+)= sum over (tap j, weight w_j, source row src_j) of w_j * src_j[base + j + m*Q], for each
-// residue r of the horizontal axis. `rows` lists the source rows (already offset) and their weight rows.
-template <typename S>
-void horizontal(const Axis& ax, const S* const* rows, const S* const* weights, int nrows, S* out, std::vector<S>& acc) {
-    for (int64_t r = 0; r < std::min(ax.period, ax.out); ++r) {
-        const int64_t count = (ax.out - r + ax.period - 1) / ax.period;
-        const int64_t t0 = ax.first_tap(r), base = ax.first_input(r), ntaps = ax.tap_count(r);
-        const int64_t q = ax.input_step;
-        S* dst = ax.period == 1 ? out : (acc.resize(count), acc.data());
-        std::fill(dst, dst + count, S(0));
-        for (int k = 0; k < nrows; ++k) {
-            for (int64_t j = 0; j < ntaps; ++j) {
-                const S w = weights[k][t0 + j * ax.up];
-                const S* src = rows[k] + base + j;
-                if (q == 1) {
-#pragma omp simd
-                    for (int64_t m = 0; m < count; ++m) dst[m] += w * src[m];
-                } else {
-#pragma omp simd
-                    for (int64_t m = 0; m < count; ++m) dst[m] += w * src[m * q];
-                }
-            }
-        }
-        if (ax.period != 1)
-            for (int64_t m = 0; m < count; ++m) out[r + ax.period * m] = dst[m];
-    }
-}
 
 template <typename T>
 struct Upfirdn2dRun {
@@ -96,22 +34,11 @@ struct Upfirdn2dRun {
           ax(a.in_w, a.out_w, a.up_x, a.down_x, a.pad_x0, a.filter_w),
           ay(a.in_h, a.out_h, a.up_y, a.down_y, a.pad_y0, a.separable ? a.filter_w : a.filter_h) {
         const S* f = static_cast<const S*>(a.f);
-        // the kernels cross-correlate; a true convolution (flip_filter false) reads the filter backwards
         if (a.separable) {
-            const int n = a.filter_w;
-            wx.resize(n);
-            wy.resize(n);
-            for (int t = 0; t < n; ++t) {
-                const S v = a.flip_filter ? f[t] : f[n - 1 - t];
-                wx[t] = v;
-                wy[t] = v * S(a.gain);
-            }
+            wx = correlation_weights<S>(f, 1, a.filter_w, true, a.flip_filter, S(1));
+            wy = correlation_weights<S>(f, 1, a.filter_w, true, a.flip_filter, S(a.gain));
         } else {
-            const int h = a.filter_h, w = a.filter_w;
-            w2.resize(int64_t(h) * w);
-            for (int ty = 0; ty < h; ++ty)
-                for (int tx = 0; tx < w; ++tx)
-                    w2[ty * w + tx] = S(a.gain) * (a.flip_filter ? f[ty * w + tx] : f[(h - 1 - ty) * w + (w - 1 - tx)]);
+            w2 = correlation_weights<S>(f, a.filter_h, a.filter_w, false, a.flip_filter, S(a.gain));
         }
     }
 
@@ -145,7 +72,7 @@ struct Upfirdn2dRun {
             for (int64_t iy = 0; iy < ay.in; ++iy) {
                 load_row(x, iy, buf.input.data());
                 const S* src = buf.input.data();
-                horizontal<S>(ax, &src, &wrow, 1, buf.middle.data() + (ay.margin_lo + iy) * ax.out, buf.acc);
+                horizontal<S>(ax, &src, &wrow, 1, buf.middle.data() + (ay.margin_lo + iy) * ax.out, buf.scratch);
             }
             for (int64_t oy = 0; oy < ay.out; ++oy) {
                 const int64_t t0 = ay.first_tap(oy), base = ay.first_input(oy), ntaps = ay.tap_count(oy);
@@ -171,7 +98,7 @@ struct Upfirdn2dRun {
                 rows[j] = buf.input.data() + (base + j) * ax.padded;
                 weights[j] = w2.data() + (t0 + j * ay.up) * p.filter_w;
             }
-            horizontal<S>(ax, rows.data(), weights.data(), int(ntaps), row_out.data(), buf.acc);
+            horizontal<S>(ax, rows.data(), weights.data(), int(ntaps), row_out.data(), buf.scratch);
             store_row(row_out.data(), y + oy * ax.out);
         }
     }
