@@ -124,8 +124,15 @@ def _original_act_norm(x):
     return x / torch.sqrt(torch.mean(x**2, dim=1, keepdim=True) + 1e-8)
 
 
+def _original_resample(step, x):
+    """The original block's first step: ``Interpolate(scale_factor=2, mode='bilinear')``, ``AvgPool2d(2)``."""
+    if step.scale_factor == 0.5:
+        return F.avg_pool2d(x, 2)
+    return F.interpolate(x, scale_factor=step.scale_factor, mode="bilinear", align_corners=False)
+
+
 def _original_block(block, x):
-    x = block[0](x)
+    x = _original_resample(block[0], x)
     x = _original_act_norm(_original_eq(block[1], x))
     return _original_act_norm(_original_eq(block[4], x))
 

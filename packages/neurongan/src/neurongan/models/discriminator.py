@@ -8,8 +8,9 @@ import torch
 from insilico_core.nn import PixelNorm
 from torch import nn
 
-from .layers import LEAKY_SLOPE, FromImage, Resample, ScaleBlock, equalized_conv
+from .layers import LEAKY_SLOPE, FromImage, ScaleBlock, equalized_conv
 from .progressive import ProgressiveNetwork
+from .resampling import Resample
 
 
 class DiscriminatorPG(ProgressiveNetwork):
@@ -27,6 +28,11 @@ class DiscriminatorPG(ProgressiveNetwork):
     Forward: ``x [N, n_colors, image_size, image_size]`` -> score ``[N, 1]``. During a fade the features
     entering the trunk are ``old + alpha * (new - old)``: ``old`` = fromRGB of the 2x2-averaged image,
     ``new`` = the new block applied to the new fromRGB.
+
+    fromRGB (a 1x1 convolution, a per-pixel affine map) commutes with the 2x2 average pooling that starts
+    every block, so the image is pooled *before* fromRGB: the same values (up to float rounding) with the
+    pooling and the 1x1 convolution, and their gradients, on ``n_colors`` channels at half resolution
+    instead of ``C`` channels at full resolution. During a fade ``old`` and ``new`` share that pooled image.
     """
 
     def __init__(
@@ -59,8 +65,17 @@ class DiscriminatorPG(ProgressiveNetwork):
         self.FromIm = self.FromIm_list.pop(-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.fading:
-            return self.layers(self.FromIm(x))
-        old = self.FromIm(self.downsample(x))
-        new = self.conv_block_list[-1](self.FromIm_list[-1](x))
-        return self.layers(old + self.alpha * (new - old))
+        trunk = list(self.layers)
+        if self.fading:
+            pooled = self.downsample(x)
+            old = self.FromIm(pooled)
+            new = self.conv_block_list[-1].after_resampling(self.FromIm_list[-1](pooled))
+            features = old + self.alpha * (new - old)
+        elif isinstance(trunk[0], ScaleBlock):
+            block = trunk.pop(0)
+            features = block.after_resampling(self.FromIm(block[0](x)))
+        else:
+            features = self.FromIm(x)
+        for step in trunk:
+            features = step(features)
+        return features

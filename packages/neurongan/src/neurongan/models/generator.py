@@ -8,8 +8,9 @@ import torch
 from insilico_core.nn import PixelNorm
 from torch import nn
 
-from .layers import LEAKY_SLOPE, Resample, ScaleBlock, ToImage, equalized_conv, equalized_linear
+from .layers import LEAKY_SLOPE, ScaleBlock, ToImage, equalized_conv, equalized_linear
 from .progressive import ProgressiveNetwork
+from .resampling import Resample
 
 
 class GeneratorPG(ProgressiveNetwork):

@@ -19,6 +19,8 @@ import torch.nn.functional as F
 from insilico_core.nn import EqualizedConv2d, EqualizedLinear, PixelNorm
 from torch import nn
 
+from .resampling import Resample
+
 LEAKY_SLOPE = 0.2
 
 
@@ -83,24 +85,6 @@ def kaiming_init_(conv: nn.Conv2d, slope: float = LEAKY_SLOPE) -> nn.Conv2d:
     return conv
 
 
-class Resample(nn.Module):
-    """Bilinear resampling by ``scale_factor`` (``align_corners=False``), the original's ``Interpolate``.
-
-    For ``scale_factor=0.5`` this equals 2x2 average pooling exactly.
-    """
-
-    def __init__(self, scale_factor: float) -> None:
-        super().__init__()
-        self.scale_factor = scale_factor
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``[N, C, H, W]`` -> ``[N, C, H * s, W * s]``."""
-        return F.interpolate(x, scale_factor=self.scale_factor, mode="bilinear", align_corners=False)
-
-    def extra_repr(self) -> str:
-        return f"scale_factor={self.scale_factor}, mode=bilinear"
-
-
 class ScaleBlock(nn.Sequential):
     """One resolution step (``Conv2d_scale_block``): resample, then 2 x (3x3 eq-conv, LReLU, PixelNorm).
 
@@ -111,7 +95,7 @@ class ScaleBlock(nn.Sequential):
 
     def __init__(self, in_channels: int, out_channels: int, up: bool, slope: float = LEAKY_SLOPE) -> None:
         super().__init__(
-            Resample(2.0) if up else nn.AvgPool2d(kernel_size=2),
+            Resample(2.0 if up else 0.5),
             equalized_conv(in_channels, out_channels, 3, padding=1, bias=False, slope=slope),
             nn.LeakyReLU(slope),
             PixelNorm(),
@@ -119,6 +103,12 @@ class ScaleBlock(nn.Sequential):
             nn.LeakyReLU(slope),
             PixelNorm(),
         )
+
+    def after_resampling(self, x: torch.Tensor) -> torch.Tensor:
+        """The block without its first step, for an input that is already resampled."""
+        for step in list(self)[1:]:
+            x = step(x)
+        return x
 
 
 class ToImage(nn.Module):
