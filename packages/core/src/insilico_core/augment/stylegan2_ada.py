@@ -211,6 +211,7 @@ def apply_color(images: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
     """
     batch_size, num_channels, height, width = images.shape
     flat = images.reshape(batch_size, num_channels, height * width)
+    C = C.to(images.dtype)
     if num_channels == 3:
         flat = C[:, :3, :3] @ flat + C[:, :3, 3:]
     elif num_channels == 1:
@@ -238,7 +239,11 @@ def apply_band_filter(images: torch.Tensor, gains: torch.Tensor, Hz_fbank: torch
             f"reflect padding, got {height}x{width}"
         )
     taps = (
-        (gains @ Hz_fbank).unsqueeze(1).repeat(1, num_channels, 1).reshape(batch_size * num_channels, 1, -1)
+        (gains @ Hz_fbank)
+        .to(images.dtype)
+        .unsqueeze(1)
+        .repeat(1, num_channels, 1)
+        .reshape(batch_size * num_channels, 1, -1)
     )
     planes = images.reshape(1, batch_size * num_channels, height, width)
     planes = F.pad(planes, [pad, pad, pad, pad], mode="reflect")
