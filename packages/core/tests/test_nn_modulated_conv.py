@@ -15,7 +15,13 @@ import scipy.signal
 import torch
 import torch.nn.functional as F
 from insilico_core import ops
-from insilico_core.nn import EqualizedLinear, ModulatedConv2d, conv2d_resample, modulated_conv2d
+from insilico_core.nn import (
+    EqualizedLinear,
+    ModulatedConv2d,
+    conv2d_resample,
+    modulate_weight,
+    modulated_conv2d,
+)
 
 
 def _np_upfirdn(x: np.ndarray, f: np.ndarray | None, up: int, down: int, pad: list[int]) -> np.ndarray:
@@ -116,6 +122,18 @@ def _reference_modulated(x, weight, styles, demodulate, up=1, padding=1, flip_we
             ref = _np_conv2d_resample(x[n: n + 1].numpy(), wn.numpy(), f, up, 1, padding, flip_weight)
             outs.append(torch.from_numpy(ref))
     return torch.cat(outs)
+
+
+def test_modulate_weight_against_numpy():
+    weight = torch.randn(5, 4, 3, 3, dtype=torch.float64)
+    styles = torch.randn(3, 4, dtype=torch.float64)
+    modulated = np.einsum("oikl,ni->noikl", weight.numpy(), styles.numpy())
+    plain = modulate_weight(weight, styles, demodulate=False)
+    np.testing.assert_allclose(plain.numpy(), modulated, rtol=1e-12)
+    norms = np.sqrt((modulated**2).sum(axis=(2, 3, 4), keepdims=True) + 1e-8)
+    demodulated = modulate_weight(weight, styles)
+    np.testing.assert_allclose(demodulated.numpy(), modulated / norms, rtol=1e-12)
+    torch.testing.assert_close(demodulated.square().sum(dim=[2, 3, 4]), torch.ones(3, 5, dtype=torch.float64))
 
 
 @pytest.mark.parametrize("demodulate", [True, False])

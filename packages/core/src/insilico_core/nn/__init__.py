@@ -1,7 +1,7 @@
 """Shared neural-network layers of the five papers: the math once, checkpoint layouts as parameters.
 
-Functional core: :func:`conv2d_resample`, :func:`modulated_conv2d`, :func:`equalized_lr_gain`,
-:func:`minibatch_stddev`, :func:`normalize_2nd_moment`, :func:`concat_skip`.
+Functional core: :func:`conv2d_resample`, :func:`modulated_conv2d`, :func:`modulate_weight`,
+:func:`equalized_lr_gain`, :func:`minibatch_stddev`, :func:`normalize_2nd_moment`, :func:`concat_skip`.
 
 Which paper builds what (constructor arguments that reproduce its keys and numbers):
 
@@ -27,7 +27,12 @@ from insilico_core.nn.equalized import EqualizedConv2d, EqualizedLinear, equaliz
 from insilico_core.nn.fir import FIRFilter2d, fir_same_padding
 from insilico_core.nn.mapping import MappingNetwork
 from insilico_core.nn.minibatch_std import MinibatchStdDev, minibatch_stddev
-from insilico_core.nn.modulated_conv import ModulatedConv2d, modulated_conv2d, rosinality_up_padding
+from insilico_core.nn.modulated_conv import (
+    ModulatedConv2d,
+    modulate_weight,
+    modulated_conv2d,
+    rosinality_up_padding,
+)
 from insilico_core.nn.noise import NoiseInjection
 from insilico_core.nn.normalization import PixelNorm, normalize_2nd_moment
 from insilico_core.nn.residual import ResNetBlock, equalized_resnet_block, pix2pix_resnet_block
@@ -53,6 +58,7 @@ __all__ = [
     "equalized_resnet_block",
     "fir_same_padding",
     "minibatch_stddev",
+    "modulate_weight",
     "modulated_conv2d",
     "normalize_2nd_moment",
     "pix2pix_resnet_block",

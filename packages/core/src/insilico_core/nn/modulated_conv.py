@@ -1,8 +1,9 @@
 """Style-modulated convolution (StyleGAN2): modulate the weight per sample, convolve, demodulate.
 
 ``modulated_conv2d`` is the math, with stylegan2-ada's semantics (fused grouped-convolution path and the
-non-fused "scale activations before and after" path). :class:`ModulatedConv2d` holds the parameters in
-either of the two checkpoint layouts in use:
+non-fused "scale activations before and after" path); ``modulate_weight`` is its per-sample weight, for
+callers that run their own convolution with it (Multi-StyleGAN's matmul transposed convolution).
+:class:`ModulatedConv2d` holds the parameters in either of the two checkpoint layouts in use:
 
 * ``layout="stylegan2"`` (stylegan2-ada / stylegan3 ``SynthesisLayer`` and ``ToRGBLayer``, MSSG):
   ``weight [out, in, k, k]`` used as stored (demodulation removes its scale), buffer ``resample_filter``,
@@ -36,6 +37,28 @@ from insilico_core.nn.conv2d_resample import conv2d_resample
 from insilico_core.nn.fir import FIRFilter2d
 
 
+def modulate_weight(weight: torch.Tensor, styles: torch.Tensor, demodulate: bool = True) -> torch.Tensor:
+    """Per-sample weights ``w'[n, o, i] = weight[o, i] * styles[n, i]``, demodulated to
+    ``w'[n, o] / sqrt(sum_{i,kh,kw} w'[n, o]^2 + 1e-8)`` (unit norm per output channel) when ``demodulate``.
+
+    Args:
+        weight: ``[out, in, kh, kw]`` (any scale; the caller applies equalized-lr gains).
+        styles: ``[N, in]`` modulation coefficients.
+
+    Returns:
+        ``[N, out, in, kh, kw]``.
+    """
+    w = weight.unsqueeze(0) * styles.reshape(styles.shape[0], 1, -1, 1, 1)
+    if demodulate:
+        w = w * _demodulation(w).reshape(*w.shape[:2], 1, 1, 1)
+    return w
+
+
+def _demodulation(w: torch.Tensor) -> torch.Tensor:
+    """``1 / sqrt(sum_{i,kh,kw} w^2 + 1e-8)`` of per-sample weights ``[N, out, in, kh, kw]``: ``[N, out]``."""
+    return (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()
+
+
 def modulated_conv2d(
     x: torch.Tensor,
     weight: torch.Tensor,
@@ -51,9 +74,9 @@ def modulated_conv2d(
 ) -> torch.Tensor:
     """Modulated (and optionally demodulated) 2-D convolution with FIR up/down-sampling.
 
-    ``w'[n, o, i] = weight[o, i] * styles[n, i]``; with ``demodulate``,
-    ``w''[n, o] = w'[n, o] / sqrt(sum_{i,kh,kw} w'[n, o]^2 + 1e-8)``;
-    ``y[n] = conv2d_resample(x[n], w''[n]) + noise``.
+    ``y[n] = conv2d_resample(x[n], w[n]) + noise`` with ``w = modulate_weight(weight, styles, demodulate)``:
+    ``w[n, o, i] = weight[o, i] * styles[n, i]``, with ``demodulate`` divided by
+    ``sqrt(sum_{i,kh,kw} w[n, o]^2 + 1e-8)``.
 
     Args:
         x: ``[N, in, H, W]`` activations, any real range.
@@ -86,16 +109,8 @@ def modulated_conv2d(
         )
         styles = styles / styles.norm(float("inf"), dim=1, keepdim=True)
 
-    w = None
-    dcoefs = None
-    if demodulate or fused_modconv:
-        w = weight.unsqueeze(0) * styles.reshape(batch_size, 1, -1, 1, 1)  # [N, out, in, kh, kw]
-    if demodulate:
-        dcoefs = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()  # [N, out]
-    if demodulate and fused_modconv:
-        w = w * dcoefs.reshape(batch_size, -1, 1, 1, 1)
-
     if not fused_modconv:
+        dcoefs = _demodulation(modulate_weight(weight, styles, demodulate=False)) if demodulate else None
         x = x * styles.to(x.dtype).reshape(batch_size, -1, 1, 1)
         x = conv2d_resample(x, weight.to(x.dtype), f=resample_filter, up=up, down=down, padding=padding,
                             flip_weight=flip_weight)
@@ -107,8 +122,8 @@ def modulated_conv2d(
             return x + noise.to(x.dtype)
         return x
 
+    w = modulate_weight(weight, styles, demodulate).reshape(-1, in_channels, kh, kw)
     x = x.reshape(1, -1, *x.shape[2:])
-    w = w.reshape(-1, in_channels, kh, kw)
     x = conv2d_resample(x, w.to(x.dtype), f=resample_filter, up=up, down=down, padding=padding,
                         groups=batch_size, flip_weight=flip_weight)
     x = x.reshape(batch_size, -1, *x.shape[2:])

@@ -24,7 +24,7 @@ import math
 
 import torch
 import torch.nn.functional as F
-from insilico_core.nn import EqualizedConv2d, EqualizedLinear, FIRFilter2d, NoiseInjection
+from insilico_core.nn import EqualizedConv2d, EqualizedLinear, FIRFilter2d, NoiseInjection, modulate_weight
 from insilico_core.nn import ModulatedConv2d as CoreModulatedConv2d
 from insilico_core.ops import FusedLeakyReLU
 from torch import nn
@@ -165,10 +165,9 @@ class ModulatedConv2d(CoreModulatedConv2d):
         else:
             modulation = style
         if self.upsampling:
-            weight = self.weight_gain * self.weight * modulation
-            if self.demodulate:
-                demodulation = torch.rsqrt(torch.sum(weight**2, dim=[2, 3, 4]) + 1e-8)
-                weight = weight * demodulation.view(batch, self.out_channels, 1, 1, 1)
+            weight = modulate_weight(
+                self.weight[0] * self.weight_gain, modulation.reshape(batch, self.in_channels), self.demodulate
+            )
             out = self.blur(_transposed_conv_2x2_stride_2(x, weight))
         else:
             out = super().forward(x, styles=modulation)
