@@ -13,8 +13,9 @@ Which paper builds what (constructor arguments that reproduce its keys and numbe
 * Multi-StyleGAN (rosinality family): ``EqualizedLinear/EqualizedConv2d(gain=sqrt(2),
   bias_gain=sqrt(2 / out))``, ``ModulatedConv2d(layout="rosinality", gain=sqrt(2),
   affine_name="modulation_mapping")``, ``NoiseInjection()``, ``FIRFilter2d`` (``Blur``/``Upsample``,
-  ``gain=1`` for its sum-1 upsampling kernels), ``PixelNorm``, ``MinibatchStdDev(None, eps_mode="clamp")``,
-  ``equalized_resnet_block``, ``SelfAttention2d`` (NonLocalBlock), ``concat_skip``.
+  ``gain=1`` for its sum-1 upsampling kernels), ``modulate_weight`` (its matmul upsampling path),
+  ``PixelNorm(divide=True)``, ``MinibatchStdDev(None, eps_mode="clamp")``, ``equalized_resnet_block``,
+  ``SelfAttention2d`` (NonLocalBlock), ``concat_skip``.
 * neuron-gan (PGGAN): ``EqualizedLinear/EqualizedConv2d(gain=calculate_gain("leaky_relu", 0.2),
   bias_gain=1, init_std=gain / sqrt(fan_in))``, ``PixelNorm``.
 * TA-GAN (pix2pix family): ``pix2pix_resnet_block``, ``UNetSkipConnectionBlock``, ``UNetDecoderBlock``.

@@ -120,9 +120,10 @@ class ModulatedConv2d(CoreModulatedConv2d):
     ``s [B, 1, in, 1, 1]`` it computed), else it is such an ``s`` borrowed from the twin module of the
     other domain. ``W_b = sqrt(2)/sqrt(in k k) * weight * s_b``, demodulated to unit norm per output
     channel when ``demodulate`` (epsilon 1e-8). ``upsampling``: a 2x2 stride-2 transposed convolution
-    then ``blur(gain=4, padding=(2, 1))`` -> ``[B, out, 2H, 2W]``, computed here as a batched matmul and a
-    pixel shuffle (the core runs a grouped transposed convolution, slower on CPU and not bit-identical);
-    otherwise the core's grouped convolution with same padding.
+    then ``blur(gain=4, padding=(2, 1))`` -> ``[B, out, 2H, 2W]``, computed here with the core's
+    ``modulate_weight`` as a batched matmul and a pixel shuffle (the core runs a grouped transposed
+    convolution, slower on CPU and not bit-identical); otherwise the core's grouped convolution with same
+    padding.
     """
 
     def __init__(
@@ -165,9 +166,8 @@ class ModulatedConv2d(CoreModulatedConv2d):
         else:
             modulation = style
         if self.upsampling:
-            weight = modulate_weight(
-                self.weight[0] * self.weight_gain, modulation.reshape(batch, self.in_channels), self.demodulate
-            )
+            styles = modulation.reshape(batch, self.in_channels)
+            weight = modulate_weight(self.weight[0] * self.weight_gain, styles, self.demodulate)
             out = self.blur(_transposed_conv_2x2_stride_2(x, weight))
         else:
             out = super().forward(x, styles=modulation)
