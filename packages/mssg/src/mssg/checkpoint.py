@@ -10,19 +10,20 @@ Two formats are read by :func:`load_snapshot`:
 * our own snapshot (:func:`save_snapshot`): a ``torch.save`` zip with only state dicts, init kwargs and plain
   metadata, loadable with ``torch.load(weights_only=True)``.
 
-The augmentation pipeline (present when trained with ``--aug ada``) is not rebuilt: MSSG trains with
-``--aug noaug`` by default and inference does not use it. It is returned as :class:`AugmentPipeState` (init
-kwargs, current ``p`` and its buffers) so that a resumed run can restore its augmentation probability.
+The augmentation pipeline (present when trained with ``--aug ada`` or ``--aug fixed``) is rebuilt as
+:class:`insilico_core.augment.AugmentPipe` from its recorded init kwargs, with its buffers (``p``,
+``Hz_geom``, ``Hz_fbank``) loaded, so its current augmentation probability is ``augment_pipe.p``.
 """
 
 from __future__ import annotations
 
+import inspect
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+from insilico_core.augment import AugmentPipe
 from insilico_core.legacy import LegacyFormatError, PersistentRecord, read_persistent_pickle
 from insilico_core.train import atomic_save, load_checkpoint
 from torch import nn
@@ -39,15 +40,6 @@ NETWORK_CLASSES: dict[str, type[nn.Module]] = {
     "stylegan3.Generator": stylegan3.Generator,
     "Discriminator": Discriminator,
 }
-
-
-@dataclass
-class AugmentPipeState:
-    """A snapshot's StyleGAN2-ADA ``AugmentPipe`` as data: init kwargs, probability ``p``, buffers."""
-
-    init_kwargs: dict[str, Any] = field(default_factory=dict)
-    p: float = 0.0
-    buffers: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 def network_class_name(module: nn.Module) -> str:
@@ -148,16 +140,41 @@ def _build(
     return module
 
 
-def _augment_state(value: Any) -> AugmentPipeState | None:
+def build_augment_pipe(
+    init_kwargs: dict[str, Any], state_dict: dict[str, torch.Tensor], init_args: tuple = ()
+) -> AugmentPipe:
+    """Our AugmentPipe from a snapshot's constructor arguments and tensors (``p``, ``Hz_geom``, ``Hz_fbank``).
+
+    Raises:
+        LegacyFormatError: arguments AugmentPipe does not take, or tensors that do not fit.
+    """
+    params = list(inspect.signature(AugmentPipe).parameters)
+    if len(init_args) > len(params):
+        raise LegacyFormatError(
+            f"augment_pipe has {len(init_args)} positional init args, expected <= {len(params)}"
+        )
+    kwargs = {**dict(zip(params, init_args, strict=False)), **init_kwargs}
+    try:
+        pipe = AugmentPipe(**kwargs)
+    except (TypeError, ValueError) as error:
+        raise LegacyFormatError(f"augment_pipe has init kwargs AugmentPipe cannot take: {error}") from None
+    given = {k: tuple(v.shape) for k, v in state_dict.items()}
+    expected = {k: tuple(v.shape) for k, v in pipe.state_dict().items()}
+    if given != expected:
+        raise LegacyFormatError(f"augment_pipe tensors {given} do not match AugmentPipe's {expected}")
+    pipe.load_state_dict(state_dict)
+    return pipe
+
+
+def _augment_pipe_from_record(value: Any) -> AugmentPipe | None:
     if value is None:
         return None
-    if isinstance(value, AugmentPipeState):
-        return value
-    if isinstance(value, PersistentRecord):
-        buffers = {k: v.detach().clone() for k, v in value.buffers.items() if v is not None}
-        p = float(buffers["p"]) if "p" in buffers else float(value.attributes.get("p", 0.0))
-        return AugmentPipeState(init_kwargs=dict(value.init_kwargs), p=p, buffers=buffers)
-    raise LegacyFormatError(f"augment_pipe is a {type(value).__name__}, expected a persistent AugmentPipe")
+    if not isinstance(value, PersistentRecord) or value.class_name != "AugmentPipe":
+        raise LegacyFormatError(
+            f"augment_pipe is a {getattr(value, 'class_name', type(value).__name__)}, expected a persistent "
+            "AugmentPipe"
+        )
+    return build_augment_pipe(dict(value.init_kwargs), dict(value.state_dict()), tuple(value.init_args))
 
 
 def _check_c_dim(networks: dict[str, nn.Module], c_dim: int | None, path: Path) -> None:
@@ -210,12 +227,14 @@ def load_snapshot(
                         f"{path}: {key} is a {type(record).__name__}, not a persistent network"
                     )
                 result[key] = module_from_record(record, key)
-        result["augment_pipe"] = _augment_state(data.get("augment_pipe"))
+        result["augment_pipe"] = _augment_pipe_from_record(data.get("augment_pipe"))
         result["training_set_kwargs"] = data.get("training_set_kwargs")
     _check_c_dim({k: result[k] for k in NETWORK_KEYS}, c_dim, path)
     for key in NETWORK_KEYS:
         if result[key] is not None:
             result[key] = result[key].to(device).eval().requires_grad_(False)
+    if result["augment_pipe"] is not None:
+        result["augment_pipe"] = result["augment_pipe"].to(device)
     return result
 
 
@@ -232,7 +251,9 @@ def _load_own(path: Path) -> dict[str, Any]:
             None if entry is None else _build(entry["class"], entry["init_kwargs"], entry["state_dict"], key)
         )
     aug = payload.get("augment_pipe")
-    result["augment_pipe"] = None if aug is None else AugmentPipeState(**aug)
+    result["augment_pipe"] = (
+        None if aug is None else build_augment_pipe(aug["init_kwargs"], aug["state_dict"])
+    )
     result["training_set_kwargs"] = payload.get("training_set_kwargs")
     result["meta"] = payload.get("meta", {})
     return result
@@ -243,7 +264,7 @@ def save_snapshot(
     G: nn.Module | None,
     D: nn.Module | None,
     G_ema: nn.Module | None,
-    augment_pipe: AugmentPipeState | None = None,
+    augment_pipe: AugmentPipe | None = None,
     training_set_kwargs: dict[str, Any] | None = None,
     meta: dict[str, Any] | None = None,
 ) -> Path:
@@ -268,7 +289,12 @@ def save_snapshot(
         "format": SNAPSHOT_FORMAT,
         "version": SNAPSHOT_VERSION,
         "networks": networks,
-        "augment_pipe": None if augment_pipe is None else vars(augment_pipe),
+        "augment_pipe": None
+        if augment_pipe is None
+        else {
+            "init_kwargs": augment_pipe.init_kwargs,
+            "state_dict": {k: v.detach().cpu() for k, v in augment_pipe.state_dict().items()},
+        },
         "training_set_kwargs": training_set_kwargs,
         "meta": meta or {},
     }
