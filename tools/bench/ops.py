@@ -5,6 +5,13 @@ backends, interleaved (ref, cpu, cpu, ref, ...) after a warm-up, and prints the 
 (ref time / cpu time: > 1 means the compiled kernel is faster). Targets on a 2-core machine: bias_act >= 2.0x
 forward + backward, upsample2d / downsample2d >= 1.5x.
 
+The filtered_lrelu rows are StyleGAN3-T hidden layers at 32..256 px (the layer's size with its 10-px
+margins, up 2, down 2, 12-tap Kaiser low-pass filters, clamp 256; batch 1 and a quarter of the layer's
+channels, to keep the run short: the ratio does not depend on the channel count). The rows marked
+"vs composed" time the fused kernel against the composition of the compiled bias_act and upfirdn2d in the
+"ref" column: where that ratio is > 1, impl=None picks the fused kernel (``FUSED_AUTO_BACKENDS`` in
+ops/filtered_lrelu.py).
+
     python tools/bench/ops.py            # 9 timed repeats per variant
     python tools/bench/ops.py --quick    # 5 repeats, for tools/demo.sh
 """
@@ -18,8 +25,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from insilico_core import ops
+from insilico_core.ops.filtered_lrelu import composed_filtered_lrelu
 
 
 @dataclass
@@ -28,6 +37,45 @@ class Case:
     shape: tuple[int, ...]
     run: Callable[[torch.Tensor, torch.Tensor | None, str], torch.Tensor]
     with_bias: bool = False
+
+
+def _kaiser_lowpass(taps: int, cutoff: float, width: float, fs: float) -> torch.Tensor:
+    """A Kaiser-windowed sinc low-pass with StyleGAN3's design parameters, normalised to unit sum."""
+    atten = 2.285 * (taps - 1) * np.pi * (width / (fs / 2)) + 7.95
+    if atten > 50:
+        beta = 0.1102 * (atten - 8.7)
+    elif atten > 21:
+        beta = 0.5842 * (atten - 21) ** 0.4 + 0.07886 * (atten - 21)
+    else:
+        beta = 0.0
+    t = np.arange(taps) - (taps - 1) / 2
+    f = np.sinc(2 * cutoff / fs * t) * np.kaiser(taps, beta)
+    return torch.as_tensor(f / f.sum(), dtype=torch.float32)
+
+
+def _filtered_lrelu_cases() -> list[Case]:
+    """StyleGAN3-T hidden layers (sampling rate = resolution, temporary rate 2x): fused kernel vs ref, and at
+    two sizes vs the composition of the compiled ops."""
+    cases = []
+    for resolution, channels in ((32, 128), (64, 128), (128, 64), (256, 32)):
+        f = _kaiser_lowpass(12, cutoff=resolution / 2, width=resolution / 2, fs=2 * resolution)
+        size = resolution + 20
+        shape = (1, channels, size, size)
+        kwargs = dict(up=2, down=2, padding=[11, 10, 11, 10], clamp=256.0)
+
+        def run(x, b, impl, f=f, kwargs=kwargs):
+            return ops.filtered_lrelu(x, f, f, b, impl=impl, **kwargs)
+
+        def run_vs_composed(x, b, impl, f=f, kwargs=kwargs):
+            if impl == "cpu":
+                return ops.filtered_lrelu(x, f, f, b, impl="cpu", **kwargs)
+            args = (kwargs["up"], kwargs["down"], kwargs["padding"], 2**0.5, 0.2, kwargs["clamp"], False)
+            return composed_filtered_lrelu(x, f, f, b, *args, impl="cpu")
+
+        cases.append(Case(f"filtered_lrelu {resolution}px", shape, run, True))
+        if resolution in (64, 256):
+            cases.append(Case(f"filtered_lrelu {resolution}px vs composed", shape, run_vs_composed, True))
+    return cases
 
 
 def _cases() -> list[Case]:
@@ -56,6 +104,7 @@ def _cases() -> list[Case]:
             (8, 256, 64, 64),
             lambda x, b, impl: ops.upfirdn2d_rosinality(x, rosinality_kernel, up=2, pad=(2, 1), impl=impl),
         ),
+        *_filtered_lrelu_cases(),
     ]
 
 
@@ -106,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats per variant (>= 5)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     parser.add_argument("--dtypes", default="float32,bfloat16", help="comma-separated dtypes")
+    parser.add_argument("--only", default="", help="run only the cases whose name contains this text")
     args = parser.parse_args(argv)
     repeats = args.repeats or (5 if args.quick else 9)
     if repeats < 5:
@@ -124,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(header)
     print("-" * len(header))
-    for case in _cases():
+    for case in [c for c in _cases() if args.only in c.name]:
         for dtype_name in args.dtypes.split(","):
             dtype = getattr(torch, dtype_name)
             r = _measure(case, dtype, repeats, args.seed)

@@ -1,5 +1,5 @@
 """Custom ops of the StyleGAN family: fused bias + activation (``bias_act``), upfirdn2d resampling, and
-StyleGAN3's ``filtered_lrelu`` (a composition of the two).
+StyleGAN3's ``filtered_lrelu`` (upsample, leaky ReLU, downsample; one fused kernel on the compiled backends).
 
 Every op has three backends: ``ref`` (pure PyTorch, any device and dtype, always there, the tests' oracle),
 ``cpu`` (C++ kernels, float32/float64/bfloat16) and ``cuda`` (CUDA kernels, float16/float32/float64). The

@@ -113,12 +113,9 @@ def filtered_lrelu(
     kernels = resolve_impl(impl, x, auto_backends=FUSED_AUTO_BACKENDS)
     if kernels is None:
         inner_impl = "ref" if impl == "ref" else None
-        x = bias_act(x, b, impl=inner_impl)
-        x = upfirdn2d(
-            x, fu, up=up, padding=[px0, px1, py0, py1], gain=up**2, flip_filter=flip_filter, impl=inner_impl
+        return composed_filtered_lrelu(
+            x, fu, fd, b, up, down, [px0, px1, py0, py1], gain, slope, clamp, flip_filter, inner_impl
         )
-        x = bias_act(x, act="lrelu", alpha=slope, gain=gain, clamp=clamp, impl=inner_impl)
-        return upfirdn2d(x, fd, down=down, flip_filter=flip_filter, impl=inner_impl)
 
     if b is not None and b.dtype != x.dtype:
         raise ValueError(f"filtered_lrelu: b must have the dtype of x ({x.dtype}), got {b.dtype}")
@@ -151,6 +148,28 @@ def filtered_lrelu(
         for f in (fu, fd)
     )
     return _FilteredLRelu.apply(x, b, fu, fd, geometry, kernels)
+
+
+def composed_filtered_lrelu(
+    x: torch.Tensor,
+    fu: torch.Tensor | None,
+    fd: torch.Tensor | None,
+    b: torch.Tensor | None,
+    up: int,
+    down: int,
+    padding: Sequence[int],
+    gain: float,
+    slope: float,
+    clamp: float | None,
+    flip_filter: bool,
+    impl: str | None,
+) -> torch.Tensor:
+    """filtered_lrelu as four calls of bias_act and upfirdn2d on backend ``impl`` (NVlabs'
+    ``_filtered_lrelu_ref``; arguments already checked by :func:`filtered_lrelu`, ``padding`` 4 ints)."""
+    x = bias_act(x, b, impl=impl)
+    x = upfirdn2d(x, fu, up=up, padding=padding, gain=up**2, flip_filter=flip_filter, impl=impl)
+    x = bias_act(x, act="lrelu", alpha=slope, gain=gain, clamp=clamp, impl=impl)
+    return upfirdn2d(x, fd, down=down, flip_filter=flip_filter, impl=impl)
 
 
 @dataclass(frozen=True)
