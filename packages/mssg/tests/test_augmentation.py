@@ -43,9 +43,9 @@ def test_bad_options_name_the_flag(kwargs, flag):
 
 
 def _run(controller: AdaController, logits_per_step: list[torch.Tensor]) -> list[float]:
-    """Training steps 0, 1, ...: one real D pass each, then the controller; p after every step."""
+    """Training steps 1, 2, ...: one real D pass each, then the controller; p after every step."""
     trace = []
-    for batch_idx, logits in enumerate(logits_per_step):
+    for batch_idx, logits in enumerate(logits_per_step, start=1):
         _run_from(controller, batch_idx, [logits])
         trace.append(float(controller.pipe.p))
     return trace
@@ -56,15 +56,15 @@ def test_ada_moves_p_by_the_sign_of_the_real_logits():
     controller = AdaController(pipe, target=0.6, batch_size=64, interval=4, kimg=0.5)
     unit = 64 * 4 / 500  # batch * interval / (kimg * 1000) = 0.512
     overfit = torch.tensor([2.0, 1.0, 0.5, 3.0])  # r_t = 1 > 0.6
-    trace = _run(controller, [overfit] * 9)
-    # adjustments after steps 0, 4 and 8 (stylegan3: batch_idx % ada_interval == 0)
-    expected = [unit] * 4 + [2 * unit] * 4 + [3 * unit]
+    trace = _run(controller, [overfit] * 8)
+    # adjustments after steps 4 and 8 (stylegan3: batch_idx % ada_interval == 0 after batch_idx += 1)
+    expected = [0.0] * 3 + [unit] * 4 + [2 * unit]
     assert trace == pytest.approx(expected, abs=1e-6)
     assert controller.last_signs_mean == 1.0
 
     at_target = torch.tensor([1.0, 1.0, 1.0, 1.0, -1.0])  # r_t = 3/5 = target: p stays
     p_before = float(pipe.p)
-    _run(controller, [at_target] * 5)
+    _run(controller, [at_target] * 4)
     assert float(pipe.p) == pytest.approx(p_before, abs=1e-6)
 
     underfit = torch.tensor([-1.0, -2.0, 0.5, -0.1])  # r_t = -0.5 < 0.6: p falls, never below 0
@@ -75,7 +75,7 @@ def test_ada_moves_p_by_the_sign_of_the_real_logits():
 def test_ada_averages_every_logit_since_the_last_adjustment():
     pipe = build_augment_pipe("ada")
     controller = AdaController(pipe, target=0.6, batch_size=4, interval=4, kimg=1)  # unit 0.016
-    controller.step(0)  # nothing recorded yet: p unchanged
+    controller.step(0)  # an adjustment with nothing recorded: p unchanged
     assert float(pipe.p) == 0.0 and controller.last_signs_mean is None
     mixed, positive = torch.tensor([1.0, 1, 1, -1, -1]), torch.ones(5)
     # steps 1-4: 3 + 3 + 3 + 5 = 14 of 20 positive, r_t = (14 - 6) / 20 = 0.4 < 0.6: p stays clamped at 0

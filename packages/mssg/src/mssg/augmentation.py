@@ -62,10 +62,11 @@ class AdaController:
     """StyleGAN2-ADA's update of ``pipe.p`` as stylegan3's training loop runs it.
 
     Every real-image discriminator pass reports its logits (:meth:`record`); after each training step,
-    :meth:`step` with the step index adjusts ``p`` when the index is a multiple of ``interval`` (so after
-    steps 0, 4, 8, ...): ``p += sign(r_t - target) * batch_size * interval / (kimg * 1000)``, clamped below at
-    0 (not above, as the original), where ``r_t`` is the mean sign of every logit recorded since the last
-    adjustment, over all processes. The counts stay on the device until then (no synchronisation per pass).
+    :meth:`step` with the number of steps done so far adjusts ``p`` when that number is a multiple of
+    ``interval`` (after steps 4, 8, ...): ``p += sign(r_t - target) * batch_size * interval / (kimg * 1000)``,
+    clamped below at 0 (not above, as the original), where ``r_t`` is the mean sign of every logit recorded
+    since the last adjustment, over all processes. The counts stay on the device until then (no
+    synchronisation per pass).
 
     Args:
         pipe: the pipeline whose ``p`` buffer is adapted.
@@ -100,9 +101,10 @@ class AdaController:
         self._signs += torch.stack([signs.sum(), signs.new_tensor(signs.numel())])
 
     def step(self, batch_idx: int) -> None:
-        """Call after training step ``batch_idx`` (0, 1, ...): adjusts ``p`` every ``interval`` steps.
+        """Call after each training step with the steps done so far (stylegan3's ``batch_idx`` after its
+        increment: 1, 2, ...); adjusts ``p`` every ``interval`` steps.
 
-        Steps with nothing recorded since the last adjustment leave ``p`` as it is.
+        An adjustment with nothing recorded since the previous one leaves ``p`` as it is.
         """
         if batch_idx % self.interval != 0:
             return
