@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from insilico_core.nn import PixelNorm
 from torch import nn
 
 from .layers import LEAKY_SLOPE, ScaleBlock, ToImage, equalized_conv, equalized_linear
+from .pixel_norm import PixelNorm
 from .progressive import ProgressiveNetwork
 from .resampling import Resample
 

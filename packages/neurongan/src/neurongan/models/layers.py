@@ -16,9 +16,10 @@ import math
 
 import torch
 import torch.nn.functional as F
-from insilico_core.nn import EqualizedConv2d, EqualizedLinear, PixelNorm
+from insilico_core.nn import EqualizedConv2d, EqualizedLinear
 from torch import nn
 
+from .pixel_norm import PixelNorm
 from .resampling import Resample
 
 LEAKY_SLOPE = 0.2
