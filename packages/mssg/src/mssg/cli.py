@@ -11,6 +11,7 @@ defaults to ``none``: FID/KID are computed offline with ``mssg-eval`` (they need
 from __future__ import annotations
 
 import click
+from insilico_core.augment import AUGPIPE_PRESETS
 
 from mssg.covariates import DATA_NAMES
 from mssg.train import CFGS, TrainOptions, training_loop
@@ -48,6 +49,13 @@ def _common_options(kimg: int, snap: int):
             ),
             click.option(
                 "--aug", type=click.Choice(["noaug", "ada", "fixed"]), default="noaug", show_default=True
+            ),
+            click.option(
+                "--augpipe",
+                type=click.Choice(list(AUGPIPE_PRESETS)),
+                default="bgc",
+                show_default=True,
+                help="Augmentation pipeline for --aug ada/fixed (StyleGAN2-ADA preset)",
             ),
             click.option(
                 "--exact_resume",

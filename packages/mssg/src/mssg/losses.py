@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from insilico_core import ops
 from torch import nn
 
+from mssg.augmentation import AdaController
 from mssg.covariates import Covariate
 
 LOSS_IMPLS = ("bce_sigmoid", "softplus")
@@ -117,6 +118,8 @@ class MSSGLoss:
         blur_init_sigma: float = 0.0,
         blur_fade_kimg: float = 0.0,
         loss_impl: str = "bce_sigmoid",
+        augment_pipe: nn.Module | None = None,
+        ada: AdaController | None = None,
     ) -> None:
         if loss_impl not in LOSS_IMPLS:
             raise ValueError(f"loss_impl must be one of {', '.join(LOSS_IMPLS)}, got {loss_impl!r}")
@@ -131,6 +134,8 @@ class MSSGLoss:
         self.loss_impl = loss_impl
         self.pl_mean = torch.zeros([])
         self.aux_weight = 0.0
+        self.augment_pipe = augment_pipe
+        self.ada = ada
 
     def _inner(self, module: nn.Module) -> nn.Module:
         return getattr(module, "module", module)
@@ -159,6 +164,8 @@ class MSSGLoss:
                 .exp2()
             )
             img = ops.filter2d(img, f / f.sum())
+        if self.augment_pipe is not None:
+            img = self.augment_pipe(img)
         return self.D(img, c, update_emas=update_emas)
 
     def accumulate_gradients(
@@ -215,6 +222,8 @@ class MSSGLoss:
         if do_Dmain or do_Dr1:
             real = real_img.detach().requires_grad_(do_Dr1)
             out = self.run_D(real, real_c, blur_sigma)
+            if self.ada is not None:
+                self.ada.record(out[:, 0])
             loss = real.new_zeros([])
             if do_Dmain:
                 loss_real = adversarial_loss(out[:, 0], True, self.loss_impl).mean()

@@ -37,6 +37,7 @@ from insilico_core.train import (
     seed_everything,
 )
 
+from mssg.augmentation import ADA_KIMG, RESUME_ADA_KIMG, AdaController, build_augment_pipe
 from mssg.checkpoint import load_snapshot, save_snapshot
 from mssg.data import CovariateImageDataset, SplitFiles, read_labels
 from mssg.latent import LatentModel, MorphoCovariateModel, fit_latent_model, load_latent_model
@@ -75,6 +76,7 @@ class TrainOptions:
     cond: bool = True
     mirror: bool = False
     aug: str = "noaug"
+    augpipe: str = "bgc"
     resume: str | None = None
     exact_resume: bool = False
     resume_kimg: int = 0
@@ -288,15 +290,15 @@ def training_loop(options: TrainOptions) -> Path:
     """Run the training described by ``options``; returns the run directory."""
     if options.cfg not in CFGS:
         raise ValueError(f"--cfg must be one of {', '.join(CFGS)}, got {options.cfg!r}")
-    if options.aug != "noaug":
-        raise ValueError(
-            "--aug: only 'noaug' (MSSG's default) is supported; StyleGAN2-ADA's AugmentPipe is not "
-            "part of this package"
-        )
     if options.batch % options.gpus:
         raise ValueError(f"--batch {options.batch} must be a multiple of --gpus {options.gpus}")
     info = init_distributed(options.device)
     device = info.device
+    augment_pipe = build_augment_pipe(options.aug, options.augpipe, options.p, options.target, device)
+    ada = None
+    if augment_pipe is not None and options.aug == "ada":
+        ada_kimg = RESUME_ADA_KIMG if options.resume else ADA_KIMG
+        ada = AdaController(augment_pipe, options.target, options.batch, kimg=ada_kimg)
     batch_gpu = options.batch_gpu or options.batch // info.world_size
     if options.batch % (batch_gpu * info.world_size):
         raise ValueError(f"--batch {options.batch} must be a multiple of --batch-gpu x processes")
@@ -369,6 +371,8 @@ def training_loop(options: TrainOptions) -> Path:
         blur_init_sigma=10 if options.cfg == "stylegan3-r" and not options.resume else 0,
         blur_fade_kimg=options.batch * 200 / 32,
         loss_impl=options.loss_impl,
+        augment_pipe=augment_pipe,
+        ada=ada,
     )
     glr = options.glr or (0.002 if sg2 else 0.0025)
     phases = []
@@ -443,6 +447,8 @@ def training_loop(options: TrainOptions) -> Path:
         ema.update(G, options.batch)
         cur_nimg += options.batch
         batch_idx += 1
+        if ada is not None:
+            ada.step(batch_idx)
         bar.update(options.batch)
         done = cur_nimg >= total_nimg
         if not done and cur_nimg < tick_start_nimg + options.tick * 1000:
@@ -456,6 +462,7 @@ def training_loop(options: TrainOptions) -> Path:
                 tick=cur_tick,
                 sec_per_tick=time.time() - tick_time,
                 aux_lambda=aux_weight,
+                augment=float(augment_pipe.p) if augment_pipe is not None else 0.0,
             )
         tick_time, tick_start_nimg = time.time(), cur_nimg
         if info.is_main and (done or cur_tick % options.snap == 0):
@@ -474,6 +481,7 @@ def training_loop(options: TrainOptions) -> Path:
                 G,
                 D,
                 G_ema,
+                augment_pipe=augment_pipe,
                 training_set_kwargs=datasets[0].kwargs(),
                 meta=snapshot_meta,
             )
