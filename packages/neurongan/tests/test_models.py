@@ -10,6 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from neurongan.models import DiscriminatorPG, GeneratorPG
+from neurongan.models.layers import equalized_conv
 
 G_FEATURES = [128, 64, 32, 32, 16, 16]
 D_FEATURES = [16, 16, 32, 32, 64, 128]
@@ -241,3 +242,22 @@ def test_build_order_is_the_same_at_every_stage():
     G.set_resolution(32, 0.5)
     assert [p.data_ptr() for p in G.parameters_in_build_order()] == before
     assert {p.data_ptr() for p in G.parameters()} <= set(before)  # the replaced 4 px toRGB is no longer used
+
+
+def test_whole_frame_conv_is_the_convolution_with_a_single_output_pixel():
+    torch.manual_seed(4)
+    layer = equalized_conv(6, 2, 4, padding=0, bias=True, whole_frame=True)
+    layer.bias.data.normal_()
+    x = torch.randn(3, 6, 4, 4, requires_grad=True)
+    expected = F.conv2d(x, layer.weight * layer.weight_gain, layer.bias)
+    got = layer(x)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+    g = torch.randn_like(expected)
+    torch.testing.assert_close(
+        torch.autograd.grad(got, (x, layer.weight), g),
+        torch.autograd.grad(expected, (x, layer.weight), g),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    with pytest.raises(ValueError, match="expects"):
+        layer(torch.zeros(1, 6, 5, 5))

@@ -48,7 +48,9 @@ class DiscriminatorPG(ProgressiveNetwork):
             equalized_conv(top, top, 3, padding=1, bias=True, slope=leaky_slope),
             nn.LeakyReLU(leaky_slope),
             PixelNorm(),
-            equalized_conv(top, 1, self.image_size_init, padding=0, bias=True, slope=leaky_slope),
+            equalized_conv(
+                top, 1, self.image_size_init, padding=0, bias=True, slope=leaky_slope, whole_frame=True
+            ),
             nn.Flatten(),
         )
         self.conv_block_list = nn.ModuleList(

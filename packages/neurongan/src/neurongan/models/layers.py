@@ -30,6 +30,23 @@ def leaky_relu_gain(slope: float) -> float:
     return math.sqrt(2.0 / (1.0 + slope**2))
 
 
+class WholeFrameConv(EqualizedConv2d):
+    """Equalized convolution whose ``k x k`` kernel covers the whole ``k x k`` input without padding (the
+    critic's last layer, features -> score): a linear map of the flattened features, computed as one matrix
+    product. oneDNN runs a convolution with a single output pixel, and its gradients, far more slowly.
+
+    ``x [N, in, k, k]`` -> ``[N, out, 1, 1]``; the same parameters and values as the convolution (the
+    products are summed in another order).
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if tuple(x.shape[-2:]) != self.kernel_size:
+            raise ValueError(f"{type(self).__name__} expects {self.kernel_size} inputs, got {tuple(x.shape)}")
+        weight = (self.weight.to(x.dtype) * self.weight_gain).flatten(1)
+        bias = None if self.bias is None else self.bias.to(x.dtype) * self.bias_gain
+        return F.linear(x.flatten(1), weight, bias)[:, :, None, None]
+
+
 def equalized_conv(
     in_channels: int,
     out_channels: int,
@@ -37,11 +54,17 @@ def equalized_conv(
     padding: int,
     bias: bool,
     slope: float = LEAKY_SLOPE,
+    whole_frame: bool = False,
 ) -> EqualizedConv2d:
-    """neuron-gan's ``Conv2d_normalized``: weight ``[out, in, k, k]`` (+ ``bias [out]``), He gain of lrelu."""
+    """neuron-gan's ``Conv2d_normalized``: weight ``[out, in, k, k]`` (+ ``bias [out]``), He gain of lrelu.
+
+    ``whole_frame=True`` (needs ``padding=0``) builds a :class:`WholeFrameConv` for ``k x k`` inputs.
+    """
+    if whole_frame and padding != 0:
+        raise ValueError(f"a whole-frame convolution has no padding, got padding={padding}")
     gain = leaky_relu_gain(slope)
     fan_in = in_channels * kernel_size * kernel_size
-    return EqualizedConv2d(
+    return (WholeFrameConv if whole_frame else EqualizedConv2d)(
         in_channels,
         out_channels,
         kernel_size,
