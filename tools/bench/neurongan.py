@@ -37,7 +37,7 @@ import neurongan  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from insilico_core.train import autocast, to_channels_last  # noqa: E402
-from neurongan.losses import d_wasserstein_loss, g_wasserstein_loss, gradient_penalty  # noqa: E402
+from neurongan.losses import critic_loss, g_wasserstein_loss  # noqa: E402
 from neurongan.train import frozen  # noqa: E402
 
 VARIANTS = {
@@ -180,10 +180,10 @@ def original_iteration(G, D, opt_g, opt_d, x) -> None:
 
 
 def our_iteration(G, D, opt_g, opt_d, x, precision: str, device: torch.device) -> None:
-    """neurongan.train's iteration: detached generator passes without a graph, critic frozen in the G step."""
+    """neurongan.train's iteration: both fake batches of the critic step from one generator pass without a
+    graph, real and fake scored in one critic pass, the critic frozen in the generator step."""
     with autocast(device, precision):
-        loss, _, _ = d_wasserstein_loss(G, D, x)
-        loss = loss + gradient_penalty(G, D, x)
+        loss = critic_loss(G, D, x).loss
     D.zero_grad(set_to_none=True)
     loss.backward()
     opt_d.step()

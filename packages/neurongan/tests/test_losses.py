@@ -8,7 +8,13 @@ import math
 import pytest
 import torch
 from neurongan import sample_latent
-from neurongan.losses import d_wasserstein_loss, g_wasserstein_loss, gradient_penalty, similarity_loss
+from neurongan.losses import (
+    critic_loss,
+    g_wasserstein_loss,
+    gradient_penalty,
+    similarity_loss,
+    wasserstein_critic_loss,
+)
 from neurongan.models import DiscriminatorPG, GeneratorPG
 from torch import nn
 
@@ -50,13 +56,14 @@ def test_critic_loss_with_drift_by_hand():
     z = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     # D(real) = [1 - 2 + 1.5 + 8, 0 + 1 + 0.5 + 1] = [8.5, 2.5]
     # G(z) = [[1, 0, 1, -1], [0, 2, 1, 0.5]] -> D = [1 + 0.5 - 2, -2 + 0.5 + 1] = [-0.5, -0.5]
-    loss, score_real, score_fake = d_wasserstein_loss(G, D, real, z=z, drift_epsilon=1e-3)
+    loss, score_real, score_fake, penalty = critic_loss(G, D, real, z=z, drift_epsilon=1e-3, lam=0.0)
     assert score_real.item() == pytest.approx(5.5)
     assert score_fake.item() == pytest.approx(-0.5)
+    assert penalty.item() == 0.0
     assert loss.item() == pytest.approx(-5.5 - 0.5 + 1e-3 * (8.5**2 + 2.5**2) / 2)
     loss.backward()
     assert G.A.grad is None  # generated images are detached
-    no_drift, _, _ = d_wasserstein_loss(G, D, real, z=z, drift_epsilon=0.0)
+    no_drift, _, _ = wasserstein_critic_loss(D, real, G(z).detach(), drift_epsilon=0.0)
     assert no_drift.item() == pytest.approx(-6.0)
 
 
@@ -64,23 +71,34 @@ def test_gradient_penalty_by_hand():
     G = LinearGenerator()
     w = [3.0, 0.0, 4.0, 0.0]  # ||w|| = 5 -> every sample's penalty is (5 - 1)^2
     real = torch.randn(3, 1, 2, 2)
-    z = torch.randn(3, 2)
-    assert gradient_penalty(G, LinearCritic(w), real, z=z, lam=10.0).item() == pytest.approx(160.0)
+    fake = G(torch.randn(3, 2)).detach()
+    assert gradient_penalty(LinearCritic(w), real, fake, lam=10.0).item() == pytest.approx(160.0)
     # quadratic critic: gradient = x_hat = t x + (1 - t) G(z)
     t = torch.tensor([0.0, 0.5, 1.0]).view(3, 1, 1, 1)
-    fake = G(z).detach()
     x_hat = t * real + (1 - t) * fake
     expected = sum((math.sqrt(float(x_hat[i].square().sum())) - 1) ** 2 for i in range(3)) / 3
-    got = gradient_penalty(G, QuadraticCritic(), real, z=z, t=t, lam=2.0)
+    got = gradient_penalty(QuadraticCritic(), real, fake, t=t, lam=2.0)
     assert got.item() == pytest.approx(2.0 * expected, rel=1e-5)
-    assert gradient_penalty(G, QuadraticCritic(), real, z=z, t=t, lam=0.0).item() == 0.0
-    flat_t = gradient_penalty(G, QuadraticCritic(), real, z=z, t=t.flatten(), lam=2.0)
+    assert gradient_penalty(QuadraticCritic(), real, fake, t=t, lam=0.0).item() == 0.0
+    flat_t = gradient_penalty(QuadraticCritic(), real, fake, t=t.flatten(), lam=2.0)
     assert flat_t.item() == got.item()
+
+
+def test_critic_loss_adds_the_penalty_at_the_second_latents():
+    G, D = LinearGenerator(), QuadraticCritic()
+    real = torch.randn(3, 1, 2, 2)
+    z, z_interp, t = torch.randn(3, 2), torch.randn(3, 2), torch.rand(3)
+    parts = critic_loss(G, D, real, z=z, z_interp=z_interp, t=t, drift_epsilon=1e-3, lam=2.0)
+    wasserstein, score_real, score_fake = wasserstein_critic_loss(D, real, G(z).detach(), 1e-3)
+    penalty = gradient_penalty(D, real, G(z_interp).detach(), t=t, lam=2.0)
+    assert parts.penalty.item() == pytest.approx(penalty.item(), rel=1e-6)
+    assert parts.loss.item() == pytest.approx((wasserstein + penalty).item(), rel=1e-6)
+    assert (parts.score_real.item(), parts.score_fake.item()) == (score_real.item(), score_fake.item())
 
 
 def test_gradient_penalty_trains_the_critic():
     G, D = LinearGenerator(), LinearCritic([3.0, 0.0, 4.0, 0.0])
-    gradient_penalty(G, D, torch.randn(2, 1, 2, 2), z=torch.randn(2, 2)).backward()
+    gradient_penalty(D, torch.randn(2, 1, 2, 2), G(torch.randn(2, 2)).detach()).backward()
     # d/dw 10 (||w|| - 1)^2 = 20 (||w|| - 1) w / ||w|| = 16 w
     torch.testing.assert_close(D.w.grad.flatten(), 16 * torch.tensor([3.0, 0.0, 4.0, 0.0]))
 
@@ -102,23 +120,49 @@ def test_draws_follow_the_original_order_z1_z2_t_z3():
     D = DiscriminatorPG([4, 8], image_size_init=4)
     real = torch.rand(3, 1, 4, 4) * 2 - 1
     torch.manual_seed(11)
-    implicit = [
-        d_wasserstein_loss(G, D, real)[0],
-        gradient_penalty(G, D, real),
-        g_wasserstein_loss(G, D, batch_size=3),
-    ]
+    implicit = [*critic_loss(G, D, real), g_wasserstein_loss(G, D, batch_size=3)]
     torch.manual_seed(11)
     z1 = sample_latent(3, 6)
     z2 = sample_latent(3, 6)
     t = torch.rand(3, 1, 1, 1)
     z3 = sample_latent(3, 6)
-    explicit = [
-        d_wasserstein_loss(G, D, real, z=z1)[0],
-        gradient_penalty(G, D, real, z=z2, t=t),
-        g_wasserstein_loss(G, D, z=z3),
-    ]
+    explicit = [*critic_loss(G, D, real, z=z1, z_interp=z2, t=t), g_wasserstein_loss(G, D, z=z3)]
     for a, b in zip(implicit, explicit, strict=True):
         assert a.item() == b.item()
+    # without a penalty the original draws neither z2 nor t: z3 directly follows z1
+    torch.manual_seed(11)
+    no_penalty = critic_loss(G, D, real, lam=0.0).loss
+    assert no_penalty.item() == critic_loss(G, D, real, z=z1, lam=0.0).loss.item()
+    assert g_wasserstein_loss(G, D, batch_size=3).item() == g_wasserstein_loss(G, D, z=z2).item()
+
+
+def test_batched_passes_equal_the_originals_separate_passes():
+    """One generator pass for both fake batches and one critic pass for real + fake give the values of the
+    original's separate passes (no batch coupling in either network); float64, so that only the order of
+    float rounding could differ."""
+    torch.manual_seed(5)
+    G = GeneratorPG([8, 4], image_size_init=4, latent_dim=6).double()
+    D = DiscriminatorPG([4, 8], image_size_init=4).double()
+    G.set_resolution(8)
+    D.set_resolution(8)
+    real = torch.rand(3, 1, 8, 8, dtype=torch.float64) * 2 - 1
+    z1, z2 = sample_latent(3, 6).double(), sample_latent(3, 6).double()
+    t = torch.rand(3, 1, 1, 1, dtype=torch.float64)
+    parts = critic_loss(G, D, real, z=z1, z_interp=z2, t=t)
+    with torch.no_grad():
+        fake1, fake2 = G(z1), G(z2)
+    real_scores, fake_scores = D(real), D(fake1)
+    x_hat = (t * real + (1 - t) * fake2).requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+    penalty = 10 * (grad.flatten(1).norm(2, dim=1) - 1).square().mean()
+    expected = fake_scores.mean() - real_scores.mean() + 1e-3 * real_scores.square().mean() + penalty
+    torch.testing.assert_close(parts.score_real, real_scores.mean(), rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(parts.score_fake, fake_scores.mean(), rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(parts.loss, expected, rtol=1e-12, atol=1e-14)
+    ours = torch.autograd.grad(parts.loss, list(D.parameters()))
+    reference = torch.autograd.grad(expected, list(D.parameters()))
+    for a, b in zip(ours, reference, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
 
 
 def test_sample_latent_is_unit_norm_clamped_and_seeded_privately():

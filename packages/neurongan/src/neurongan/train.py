@@ -35,7 +35,7 @@ from torch.utils.data import DataLoader
 from .checkpoints import LOSS_KEYS, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import DeviceBatches, NeuronDataset
-from .losses import d_wasserstein_loss, g_wasserstein_loss, gradient_penalty, similarity_loss
+from .losses import critic_loss, g_wasserstein_loss, similarity_loss
 from .models import DiscriminatorPG, GeneratorPG
 from .sampling import sample_latent, save_sample_grid
 from .schedule import adaptive_critic_steps, learning_rate_at
@@ -295,11 +295,9 @@ def run_epoch(
         batch = real.shape[0]
         for _ in range(max(n_critic, 1)):  # n_critic = 0: the losses are computed for monitoring only
             with autocast(device, config.precision):
-                d_loss, score_real, score_fake = d_wasserstein_loss(
-                    G, D, real, drift_epsilon=config.drift_epsilon
+                d_loss, score_real, score_fake, penalty = critic_loss(
+                    G, D, real, drift_epsilon=config.drift_epsilon, lam=config.grad_pen_lambda
                 )
-                penalty = gradient_penalty(G, D, real, lam=config.grad_pen_lambda)
-                d_loss = d_loss + penalty
             if n_critic > 0:
                 D.zero_grad(set_to_none=True)
                 d_loss.backward()
