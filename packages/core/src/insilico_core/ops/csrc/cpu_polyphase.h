@@ -44,42 +44,28 @@ struct Axis {
     }
 };
 
-// scratch of horizontal(), reused across calls
-template <typename S>
-struct RowScratch {
-    std::vector<S> residue;  // one residue class of the output
-    std::vector<S> phases;   // the source rows split into their Q phases
-};
-
 // out[r + P*m] = sum over (tap j, weight w_j, source row src_j) of w_j * src_j[base + j + m*Q], for each
-// residue r of the horizontal axis. `rows` lists the margined source rows (ax.padded samples each) and their
-// weight rows. With Q > 1 each source row is first split into its Q phases (phase k: samples k, k + Q, ...), so
-// that every tap reads contiguous memory and the multiply-adds vectorise.
+// residue r of the horizontal axis. `rows` lists the margined source rows and their weight rows; `acc` is
+// scratch for one residue class.
 template <typename S>
-void horizontal(const Axis& ax, const S* const* rows, const S* const* weights, int nrows, S* out,
-                RowScratch<S>& scratch) {
-    const int64_t q = ax.input_step;
-    const int64_t phase_len = (ax.padded + q - 1) / q;
-    if (q > 1) {
-        scratch.phases.resize(int64_t(nrows) * q * phase_len);
-        for (int k = 0; k < nrows; ++k) {
-            S* phases = scratch.phases.data() + k * q * phase_len;
-            for (int64_t i = 0; i < ax.padded; ++i) phases[(i % q) * phase_len + i / q] = rows[k][i];
-        }
-    }
+void horizontal(const Axis& ax, const S* const* rows, const S* const* weights, int nrows, S* out, std::vector<S>& acc) {
     for (int64_t r = 0; r < std::min(ax.period, ax.out); ++r) {
         const int64_t count = (ax.out - r + ax.period - 1) / ax.period;
         const int64_t t0 = ax.first_tap(r), base = ax.first_input(r), ntaps = ax.tap_count(r);
-        S* dst = ax.period == 1 ? out : (scratch.residue.resize(count), scratch.residue.data());
+        const int64_t q = ax.input_step;
+        S* dst = ax.period == 1 ? out : (acc.resize(count), acc.data());
         std::fill(dst, dst + count, S(0));
         for (int k = 0; k < nrows; ++k) {
             for (int64_t j = 0; j < ntaps; ++j) {
                 const S w = weights[k][t0 + j * ax.up];
-                const int64_t s = base + j;
-                const S* src = q == 1 ? rows[k] + s
-                                      : scratch.phases.data() + (k * q + s % q) * phase_len + s / q;
+                const S* src = rows[k] + base + j;
+                if (q == 1) {
 #pragma omp simd
-                for (int64_t m = 0; m < count; ++m) dst[m] += w * src[m];
+                    for (int64_t m = 0; m < count; ++m) dst[m] += w * src[m];
+                } else {
+#pragma omp simd
+                    for (int64_t m = 0; m < count; ++m) dst[m] += w * src[m * q];
+                }
             }
         }
         if (ax.period != 1)

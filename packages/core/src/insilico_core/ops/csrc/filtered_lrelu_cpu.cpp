@@ -28,9 +28,10 @@ struct Scratch {
     std::vector<S> row;     // one margined input row (separable fu)
     std::vector<S> input;   // separable fu: horizontally upsampled rows [uy.padded, mid_w]; 2-D fu: margined plane
     std::vector<S> mid;     // one margined intermediate row [dx.padded]
+    std::vector<S> phases;  // that row split into its `down` phases
     std::vector<S> down;    // one intermediate row after the down stage's horizontal pass [out_w]
     std::vector<S> out;     // output accumulators [out_h, out_w]
-    RowScratch<S> scratch;  // of horizontal()
+    std::vector<S> residue; // scratch of horizontal()
     std::vector<const S*> rows, weights;
 };
 
@@ -38,7 +39,7 @@ template <typename T>
 struct FilteredLReluRun {
     using S = Acc<T>;
     const FilteredLReluArgs& p;
-    Axis ux, uy, dx;       // up stage per axis, down stage horizontally
+    Axis ux, uy, dx;       // up stage per axis, down stage horizontally (its margins)
     int fd_taps_y;         // the down stage vertically: output oy reads rows oy * down - down_pad_y0 + [0, taps)
     std::vector<S> wu, wd; // cross-correlation weights: one row (separable) or [h, w]
     S scale, slope, clamp_hi;
@@ -105,6 +106,20 @@ struct FilteredLReluRun {
         }
     }
 
+    // dst[m] += sum over taps t of w[t] * mid[m * down - down_pad_x0 + t]: the down stage's horizontal pass of
+    // one margined intermediate row given as its `down` phases (phase k: samples k, k + down, ...; one after the
+    // other, phase_len each), so that every tap reads contiguous memory
+    void decimate_add(const S* phases, int64_t phase_len, const S* w, S* dst) const {
+        const int64_t first = dx.margin_lo - dx.pad0, n = p.out_w;
+        for (int64_t t = 0; t < dx.taps; ++t) {
+            const int64_t s = first + t;
+            const S* src = phases + (s % p.down) * phase_len + s / p.down;
+            const S wt = w[t];
+#pragma omp simd
+            for (int64_t m = 0; m < n; ++m) dst[m] += wt * src[m];
+        }
+    }
+
     void plane(int64_t index, Scratch<S>& buf) const {
         const T* x = static_cast<const T*>(p.x) + (index / p.channels) * p.stride_n + (index % p.channels) * p.stride_c;
         const S bias = p.b ? load(static_cast<const T*>(p.b)[index % p.channels]) : S(0);
@@ -118,7 +133,7 @@ struct FilteredLReluRun {
             const S* weights = wu.data();
             for (int64_t iy = 0; iy < uy.in; ++iy) {
                 load_row(x, iy, bias, buf.row.data());
-                horizontal<S>(ux, &row, &weights, 1, buf.input.data() + (uy.margin_lo + iy) * mid_w, buf.scratch);
+                horizontal<S>(ux, &row, &weights, 1, buf.input.data() + (uy.margin_lo + iy) * mid_w, buf.residue);
             }
         } else {
             buf.input.assign(uy.padded * ux.padded, S(0));
@@ -133,6 +148,7 @@ struct FilteredLReluRun {
         buf.out.assign(p.out_h * out_w, S(0));
         S* mid = buf.mid.data() + dx.margin_lo;
         const S* mid_row = buf.mid.data();
+        const int64_t phase_len = p.down > 1 ? (dx.padded + p.down - 1) / p.down : dx.padded;
         for (int64_t my = 0; my < p.mid_h; ++my) {
             // the output rows whose down filter covers my, and the tap of my in each
             const int64_t reach = my + p.down_pad_y0;
@@ -159,30 +175,37 @@ struct FilteredLReluRun {
                     buf.rows[j] = buf.input.data() + (base + j) * ux.padded;
                     buf.weights[j] = wu.data() + (t0 + j * uy.up) * p.fu_w;
                 }
-                horizontal<S>(ux, buf.rows.data(), buf.weights.data(), int(ntaps), mid, buf.scratch);
+                horizontal<S>(ux, buf.rows.data(), buf.weights.data(), int(ntaps), mid, buf.residue);
             }
 
             if (p.mode == 2) mask(mid, signs);
             else activate(mid, signs);
 
-            // down stage: horizontal pass, then multiply-adds into the output rows
+            // down stage: the row's phases, then its horizontal pass into the output rows (separable: once, then
+            // scaled by the vertical tap of each output row; 2-D: with the filter row of each output row)
+            const S* phases = mid_row;
+            if (p.down > 1) {
+                buf.phases.resize(p.down * phase_len);
+                for (int64_t k = 0; k < p.down; ++k) {
+                    S* phase = buf.phases.data() + k * phase_len;
+                    for (int64_t j = 0, i = k; i < dx.padded; ++j, i += p.down) phase[j] = mid_row[i];
+                }
+                phases = buf.phases.data();
+            }
             if (p.fd_separable) {
-                const S* weights = wd.data();
-                horizontal<S>(dx, &mid_row, &weights, 1, buf.down.data(), buf.scratch);
+                std::fill(buf.down.begin(), buf.down.end(), S(0));
+                decimate_add(phases, phase_len, wd.data(), buf.down.data());
             }
             for (int64_t oy = oy_first; oy <= oy_last; ++oy) {
                 const int64_t t = reach - oy * p.down;
                 S* dst = buf.out.data() + oy * out_w;
-                const S* src = buf.down.data();
                 if (p.fd_separable) {
                     const S w = wd[t];
+                    const S* src = buf.down.data();
 #pragma omp simd
                     for (int64_t i = 0; i < out_w; ++i) dst[i] += w * src[i];
                 } else {
-                    const S* weights = wd.data() + t * p.fd_w;
-                    horizontal<S>(dx, &mid_row, &weights, 1, buf.down.data(), buf.scratch);
-#pragma omp simd
-                    for (int64_t i = 0; i < out_w; ++i) dst[i] += src[i];
+                    decimate_add(phases, phase_len, wd.data() + t * p.fd_w, dst);
                 }
             }
         }

@@ -18,7 +18,7 @@ template <typename S>
 struct Plane {
     std::vector<S> input;   // margined input (2-D filter) or one margined row (separable filter)
     std::vector<S> middle;  // separable: rows of the horizontal pass [padded_y, out_w]
-    RowScratch<S> scratch;  // of horizontal()
+    std::vector<S> acc;     // one residue class of an output row
 };
 
 template <typename T>
@@ -72,7 +72,7 @@ struct Upfirdn2dRun {
             for (int64_t iy = 0; iy < ay.in; ++iy) {
                 load_row(x, iy, buf.input.data());
                 const S* src = buf.input.data();
-                horizontal<S>(ax, &src, &wrow, 1, buf.middle.data() + (ay.margin_lo + iy) * ax.out, buf.scratch);
+                horizontal<S>(ax, &src, &wrow, 1, buf.middle.data() + (ay.margin_lo + iy) * ax.out, buf.acc);
             }
             for (int64_t oy = 0; oy < ay.out; ++oy) {
                 const int64_t t0 = ay.first_tap(oy), base = ay.first_input(oy), ntaps = ay.tap_count(oy);
@@ -98,7 +98,7 @@ struct Upfirdn2dRun {
                 rows[j] = buf.input.data() + (base + j) * ax.padded;
                 weights[j] = w2.data() + (t0 + j * ay.up) * p.filter_w;
             }
-            horizontal<S>(ax, rows.data(), weights.data(), int(ntaps), row_out.data(), buf.scratch);
+            horizontal<S>(ax, rows.data(), weights.data(), int(ntaps), row_out.data(), buf.acc);
             store_row(row_out.data(), y + oy * ax.out);
         }
     }
