@@ -25,6 +25,8 @@ from insilico_core import ops
 from insilico_core.nn import EqualizedConv2d, EqualizedLinear, MappingNetwork, MinibatchStdDev
 from torch import nn
 
+from mssg.networks.precision import compute_dtype
+
 _FIR = (1, 3, 3, 1)
 
 
@@ -103,7 +105,7 @@ class DiscriminatorBlock(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Features ``[N, tmp, res, res]`` and image -> ``[N, out, res/2, res/2]``."""
         device = (x if x is not None else img).device
-        dtype = torch.float16 if self.use_fp16 and not force_fp32 and device.type == "cuda" else torch.float32
+        dtype = compute_dtype(self.use_fp16, force_fp32, device)
         if x is not None:
             x = x.to(dtype)
         if self.in_channels == 0 or self.architecture == "skip":

@@ -22,6 +22,12 @@ import torch
 from torch import nn
 
 
+def check_ws(ws: torch.Tensor, num_ws: int, w_dim: int) -> None:
+    """Raise ValueError unless ``ws`` is ``[N, num_ws, w_dim]``, the input every synthesis network takes."""
+    if ws.ndim != 3 or ws.shape[1] != num_ws or ws.shape[2] != w_dim:
+        raise ValueError(f"ws must be [N, {num_ws}, {w_dim}], got {tuple(ws.shape)}")
+
+
 class ConditionalGenerator(nn.Module, ABC):
     """Conditional StyleGAN generator: ``G(z [N, z_dim], c [N, c_dim]) -> img [N, img_channels, R, R]``.
 

@@ -21,7 +21,8 @@ from insilico_core import ops
 from insilico_core.nn import EqualizedConv2d, EqualizedLinear, MappingNetwork, modulated_conv2d
 from torch import nn
 
-from mssg.networks.generator import ConditionalGenerator
+from mssg.networks.generator import ConditionalGenerator, check_ws
+from mssg.networks.precision import compute_dtype
 
 NOISE_MODES = ("random", "const", "none")
 
@@ -219,8 +220,7 @@ class SynthesisBlock(nn.Module):
                 f"block b{self.resolution} needs {self.num_conv + self.num_torgb} ws, got {ws.shape[1]}"
             )
         w_iter = iter(ws.unbind(dim=1))
-        use_half = self.use_fp16 and not force_fp32 and ws.device.type == "cuda"
-        dtype = torch.float16 if use_half else torch.float32
+        dtype = compute_dtype(self.use_fp16, force_fp32, ws.device)
         if fused_modconv is None:
             fused_modconv = self.fused_modconv_default
         if fused_modconv == "inference_only":
@@ -290,8 +290,7 @@ class SynthesisNetwork(nn.Module):
 
     def forward(self, ws: torch.Tensor, **block_kwargs) -> torch.Tensor:
         """``ws [N, num_ws, w_dim]``; ``noise_mode``, ``fused_modconv``, ``force_fp32`` pass to the layers."""
-        if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
-            raise ValueError(f"ws must be [N, {self.num_ws}, {self.w_dim}], got {tuple(ws.shape)}")
+        check_ws(ws, self.num_ws, self.w_dim)
         ws = ws.to(torch.float32)
         x = img = None
         w_idx = 0

@@ -20,7 +20,8 @@ from insilico_core.ops.filtered_lrelu import filtered_lrelu
 from torch import nn
 
 from mssg.networks.filter_design import design_lowpass_filter
-from mssg.networks.generator import ConditionalGenerator
+from mssg.networks.generator import ConditionalGenerator, check_ws
+from mssg.networks.precision import compute_dtype
 
 
 def modulated_conv2d_sg3(
@@ -223,9 +224,8 @@ class SynthesisLayer(nn.Module):
         styles = self.affine(w)
         if self.is_torgb:
             styles = styles * (1 / math.sqrt(self.in_channels * self.conv_kernel**2))
-        use_half = self.use_fp16 and not force_fp32 and x.device.type == "cuda"
         x = modulated_conv2d_sg3(
-            x.to(torch.float16 if use_half else torch.float32),
+            x.to(compute_dtype(self.use_fp16, force_fp32, x.device)),
             self.weight,
             styles,
             demodulate=not self.is_torgb,
@@ -324,8 +324,7 @@ class SynthesisNetwork(nn.Module):
 
     def forward(self, ws: torch.Tensor, **layer_kwargs) -> torch.Tensor:
         """``noise_mode`` is accepted for API compatibility (StyleGAN3 has no noise inputs)."""
-        if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
-            raise ValueError(f"ws must be [N, {self.num_ws}, {self.w_dim}], got {tuple(ws.shape)}")
+        check_ws(ws, self.num_ws, self.w_dim)
         ws = ws.to(torch.float32).unbind(dim=1)
         x = self.input(ws[0])
         for name, w in zip(self.layer_names, ws[1:], strict=True):
