@@ -34,34 +34,16 @@ from insilico_core import ops  # noqa: E402
 from insilico_core.train import autocast  # noqa: E402
 from mssg.losses import AuxLayout, MSSGLoss  # noqa: E402
 from mssg.multisource import MORPHO_SOURCE1, MORPHO_SOURCE2  # noqa: E402
-from mssg.networks import Discriminator, stylegan2  # noqa: E402
+from mssg.train import TrainOptions, build_networks  # noqa: E402
 
 
 def _networks(device: torch.device):
-    G = stylegan2.Generator(
-        z_dim=512,
-        c_dim=13,
-        w_dim=512,
-        img_resolution=32,
-        img_channels=1,
-        mapping_kwargs=dict(num_layers=8),
-        channel_base=16384,
-        channel_max=512,
-        num_fp16_res=4,
-        conv_clamp=256,
-        fused_modconv_default="inference_only",
-    ).to(device)
-    D = Discriminator(
-        c_dim=13,
-        img_resolution=32,
-        img_channels=1,
-        channel_base=16384,
-        channel_max=512,
-        num_fp16_res=4,
-        conv_clamp=256,
-        epilogue_kwargs=dict(mbstd_group_size=4),
-    ).to(device)
-    return G, D
+    """G and D exactly as ``mssg-train-ms --cfg stylegan2`` builds them for the Morpho-MNIST sources."""
+    options = TrainOptions(
+        outdir="", cfg="stylegan2", data=[], data_name=[], sources=[], gpus=1, batch=1, gamma=1.0
+    )
+    G, D = build_networks(options, c_dim=13, resolution=32, channels=1)
+    return G.to(device), D.to(device)
 
 
 def _timed(fn: Callable[[], None], device: torch.device) -> float:

@@ -11,30 +11,24 @@ import torch.nn.functional as F
 from mssg.networks import Discriminator, stylegan2, stylegan3
 from mssg.networks.filter_design import design_lowpass_filter
 
+# G and D as mssg-train-ms --cfg stylegan2 builds them for the Morpho-MNIST sources (spec §2.1, §4.5).
+MORPHO_COMMON = dict(
+    c_dim=13,
+    img_resolution=32,
+    img_channels=1,
+    channel_base=16384,
+    channel_max=512,
+    num_fp16_res=4,
+    conv_clamp=256,
+)
 MORPHO_G = dict(
     z_dim=512,
-    c_dim=13,
     w_dim=512,
-    img_resolution=32,
-    img_channels=1,
     mapping_kwargs=dict(num_layers=8),
-    channel_base=16384,
-    channel_max=512,
-    num_fp16_res=4,
-    conv_clamp=256,
     fused_modconv_default="inference_only",
+    **MORPHO_COMMON,
 )
-MORPHO_D = dict(
-    c_dim=13,
-    img_resolution=32,
-    img_channels=1,
-    channel_base=16384,
-    channel_max=512,
-    num_fp16_res=4,
-    conv_clamp=256,
-    block_kwargs=dict(freeze_layers=0),
-    epilogue_kwargs=dict(mbstd_group_size=4),
-)
+MORPHO_D = dict(block_kwargs=dict(freeze_layers=0), epilogue_kwargs=dict(mbstd_group_size=4), **MORPHO_COMMON)
 
 
 def _layer_keys(prefix: str, with_noise: bool) -> list[str]:
