@@ -9,9 +9,9 @@ from mssg.cli import train, train_ms
 MORPHO = "mnist-thickness-intensity-slant"
 
 
-def test_train_ms_dry_run_prints_the_layout(tmp_path):
-    sim = simulate_morpho_digits(tmp_path / "sim", n=16, seed=0)
-    args = [
+def _dry_run_args(tmp_path) -> list[str]:
+    """The flags every training command requires, on the CPU, as a dry run (``-n``)."""
+    return [
         "--outdir",
         str(tmp_path / "runs"),
         "--cfg",
@@ -22,6 +22,16 @@ def test_train_ms_dry_run_prints_the_layout(tmp_path):
         "4",
         "--gamma",
         "1",
+        "--device",
+        "cpu",
+        "-n",
+    ]
+
+
+def test_train_ms_dry_run_prints_the_layout(tmp_path):
+    sim = simulate_morpho_digits(tmp_path / "sim", n=16, seed=0)
+    args = [
+        *_dry_run_args(tmp_path),
         "--data1",
         str(sim / "mnist_source1"),
         "--data_name1",
@@ -32,9 +42,6 @@ def test_train_ms_dry_run_prints_the_layout(tmp_path):
         MORPHO,
         "--use_ground_truth",
         "True",
-        "--device",
-        "cpu",
-        "-n",
     ]
     result = CliRunner().invoke(train_ms, args)
     assert result.exit_code == 0, result.output
@@ -71,21 +78,7 @@ def test_defaults_and_required_flags_are_the_originals():
 
 def test_bad_inputs_are_reported(tmp_path):
     sim = simulate_morpho_digits(tmp_path / "sim", n=8, seed=0)
-    base = [
-        "--outdir",
-        str(tmp_path / "runs"),
-        "--cfg",
-        "stylegan2",
-        "--gpus",
-        "1",
-        "--batch",
-        "4",
-        "--gamma",
-        "1",
-        "--device",
-        "cpu",
-        "-n",
-    ]
+    base = _dry_run_args(tmp_path)
     result = CliRunner().invoke(train, [*base, "--data", str(sim / "mnist_source1"), "--data_name", MORPHO])
     assert result.exit_code != 0 and "needs source" in str(result.exception)
     result = CliRunner().invoke(

@@ -192,35 +192,34 @@ def _latent_model_options(command):
     )(command)
 
 
+def _two_source_options(data_names: list[str]):
+    """``--data1``/``--data_name1`` and ``--data2``/``--data_name2``; the data names are ``data_names``."""
+
+    def decorate(func):
+        for k in (2, 1):
+            func = click.option(f"--data_name{k}", required=True, type=click.Choice(data_names))(func)
+            func = click.option(
+                f"--data{k}", required=True, type=click.Path(exists=True), help=f"Source {k} dataset ROOT"
+            )(func)
+        return func
+
+    return decorate
+
+
+# train_ms.py's data names.
+_SEMI_MS_DATA_NAMES = [
+    "ukb",
+    "retinal",
+    "mnist-thickness-intensity",
+    "mnist-thickness-slant",
+    "mnist-thickness-intensity-slant",
+]
+# train_real_ms.py's data names (its dataset_real_ms classes) and the Morpho-MNIST name this package imputes.
+_REAL_MS_DATA_NAMES = ["ukb", "retinal", "eyepacs", "adni", "rfmid", "mnist-thickness-intensity-slant"]
+
+
 @click.command()
-@click.option("--data1", required=True, type=click.Path(exists=True), help="Source 1 dataset ROOT")
-@click.option(
-    "--data_name1",
-    required=True,
-    type=click.Choice(
-        [
-            "ukb",
-            "retinal",
-            "mnist-thickness-intensity",
-            "mnist-thickness-slant",
-            "mnist-thickness-intensity-slant",
-        ]
-    ),
-)
-@click.option("--data2", required=True, type=click.Path(exists=True), help="Source 2 dataset ROOT")
-@click.option(
-    "--data_name2",
-    required=True,
-    type=click.Choice(
-        [
-            "ukb",
-            "retinal",
-            "mnist-thickness-intensity",
-            "mnist-thickness-slant",
-            "mnist-thickness-intensity-slant",
-        ]
-    ),
-)
+@_two_source_options(_SEMI_MS_DATA_NAMES)
 @click.option(
     "--use_ground_truth",
     required=True,
@@ -236,17 +235,8 @@ def train_ms(
     _run(opts, [data1, data2], [data_name1, data_name2], ["source1", "source2"], use_ground_truth)
 
 
-# train_real_ms.py's data names (its dataset_real_ms classes) and the Morpho-MNIST name this package imputes.
-_REAL_MS_DATA_NAMES = click.Choice(
-    ["ukb", "retinal", "eyepacs", "adni", "rfmid", "mnist-thickness-intensity-slant"]
-)
-
-
 @click.command()
-@click.option("--data1", required=True, type=click.Path(exists=True), help="Source 1 dataset ROOT")
-@click.option("--data_name1", required=True, type=_REAL_MS_DATA_NAMES)
-@click.option("--data2", required=True, type=click.Path(exists=True), help="Source 2 dataset ROOT")
-@click.option("--data_name2", required=True, type=_REAL_MS_DATA_NAMES)
+@_two_source_options(_REAL_MS_DATA_NAMES)
 @_common_options(kimg=25000, snap=100)
 @_latent_model_options
 def train_real_ms(data1: str, data_name1: str, data2: str, data_name2: str, **opts) -> None:
