@@ -1,13 +1,11 @@
 """Snapshot loading from genuine persistence-style pickles (made here), our format, and refusal of payloads.
 
 A subprocess puts stand-ins for ``torch_utils/persistence.py`` and ``dnnlib/util.py`` on ``sys.path`` that
-pickle
-exactly as NVlabs stylegan3 does (every network class decorated with ``persistent_class``; its instances
-reduce
-to ``_reconstruct_persistent_obj(meta)`` with the module source, class name and ``__dict__`` state; init
-kwargs
-captured as ``EasyDict``), decorates the network classes, trains nothing, writes a ``network-snapshot``-style
-pickle and the reference outputs of its G_ema and D. This process never imports those modules.
+pickle exactly as NVlabs stylegan3 does (every network class decorated with ``persistent_class``; its
+instances reduce to ``_reconstruct_persistent_obj(meta)`` with the module source, class name and ``__dict__``
+state; init kwargs captured as ``EasyDict``), decorates the network classes, trains nothing, writes a
+``network-snapshot``-style pickle and the reference outputs of its G_ema and D. This process never imports
+those modules.
 """
 
 from __future__ import annotations
@@ -81,10 +79,8 @@ import mssg.networks.stylegan2 as sg2, mssg.networks.stylegan3 as sg3, mssg.netw
 core_mapping.EqualizedLinear = persistence.persistent_class(core_mapping.EqualizedLinear)
 for module in (sg2, sg3, disc):
     for name in ("SynthesisLayer", "ToRGBLayer", "SynthesisBlock", "SynthesisNetwork", "SynthesisInput",
-    "Generator",
-                 "DiscriminatorBlock", "DiscriminatorEpilogue", "Discriminator", "MappingNetwork",
-                 "EqualizedLinear",
-                 "EqualizedConv2d", "MinibatchStdDev"):
+                 "Generator", "DiscriminatorBlock", "DiscriminatorEpilogue", "Discriminator",
+                 "MappingNetwork", "EqualizedLinear", "EqualizedConv2d", "MinibatchStdDev"):
         if hasattr(module, name):
             setattr(module, name, persistence.persistent_class(getattr(module, name)))
 

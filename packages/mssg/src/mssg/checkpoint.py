@@ -60,6 +60,22 @@ def _generator_family(record: PersistentRecord) -> str:
     return "stylegan2.Generator"
 
 
+def _constructor_kwargs(
+    params: list[str], init_args: tuple, init_kwargs: dict[str, Any], what: str
+) -> dict[str, Any]:
+    """A recorded constructor call as keyword arguments: the positional ``init_args`` named by ``params``
+    (the constructor's parameter order), then ``init_kwargs``.
+
+    Raises:
+        LegacyFormatError: more positional arguments than ``params`` (``what`` names the object).
+    """
+    if len(init_args) > len(params):
+        raise LegacyFormatError(
+            f"{what} has {len(init_args)} positional init args, expected <= {len(params)}"
+        )
+    return {**dict(zip(params, init_args, strict=False)), **init_kwargs}
+
+
 def _record_kwargs(record: PersistentRecord, name: str) -> dict[str, Any]:
     """Constructor kwargs of a record (positional init args mapped onto the stock parameter order)."""
     params = {
@@ -79,11 +95,7 @@ def _record_kwargs(record: PersistentRecord, name: str) -> dict[str, Any]:
             "epilogue_kwargs",
         ],
     }[record.class_name]
-    if len(record.init_args) > len(params):
-        raise LegacyFormatError(f"snapshot network {name!r} has {len(record.init_args)} positional init args")
-    kwargs = dict(zip(params, record.init_args, strict=False))
-    kwargs.update(record.init_kwargs)
-    return kwargs
+    return _constructor_kwargs(params, record.init_args, record.init_kwargs, f"snapshot network {name!r}")
 
 
 def module_from_record(record: PersistentRecord, name: str = "network") -> nn.Module:
@@ -149,11 +161,7 @@ def build_augment_pipe(
         LegacyFormatError: arguments AugmentPipe does not take, or tensors that do not fit.
     """
     params = list(inspect.signature(AugmentPipe).parameters)
-    if len(init_args) > len(params):
-        raise LegacyFormatError(
-            f"augment_pipe has {len(init_args)} positional init args, expected <= {len(params)}"
-        )
-    kwargs = {**dict(zip(params, init_args, strict=False)), **init_kwargs}
+    kwargs = _constructor_kwargs(params, init_args, init_kwargs, "augment_pipe")
     try:
         pipe = AugmentPipe(**kwargs)
     except (TypeError, ValueError) as error:
