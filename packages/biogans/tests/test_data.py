@@ -12,6 +12,8 @@ from biogans.data import (
     CompositeNeighbourDataset,
     ConditionalCachedDataset,
     FolderCachedDataset,
+    FolderDataset,
+    make_dataset,
     make_loader,
 )
 from biogans.nearest_neighbors import build_neighbour_file, read_class_images
@@ -109,3 +111,12 @@ def test_bad_input(tmp_path):
     root = simulate("fission-yeast", tmp_path / "lin", n=1, seed=0, classes=("Tea1",))
     with pytest.raises(ValueError, match="--image_height/--image_width are 64x64"):
         FolderCachedDataset(root, image_size=(64, 64))
+
+
+def test_dataset_type_is_matched_in_full_in_any_case(lin):
+    assert type(make_dataset("FOLDER-Cached", lin)) is FolderCachedDataset
+    assert type(make_dataset("folder", lin)) is FolderDataset
+    with pytest.raises(ValueError, match="unknown dataset type 'folder-c'"):
+        make_dataset("folder-c", lin)
+    with pytest.raises(ValueError, match="needs --red_nn_file"):
+        make_dataset("Fake-MultiChannel", lin)

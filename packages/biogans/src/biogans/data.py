@@ -29,6 +29,8 @@ from insilico_core.train.seeding import seeded_loader_kwargs
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
+from .choices import canonical_choice
+
 #: image suffixes the folder datasets read
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 #: ``--dataset_type`` choices
@@ -277,20 +279,16 @@ def make_dataset(
     neighbours: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
 ):
     """The dataset of ``--dataset_type`` (case-insensitive) rooted at ``root``."""
-    kind = dataset_type.casefold()
+    kind = canonical_choice(dataset_type, DATASET_TYPES, "dataset type")
     if kind == "folder":
         return FolderDataset(root, random_flips, image_size)
     if kind == "folder-cached":
         return FolderCachedDataset(root, random_flips, image_size, num_workers)
     if kind == "conditional-cached":
         return ConditionalCachedDataset(root, random_flips, image_size, num_workers)
-    if kind == "fake-multichannel":
-        if neighbours is None:
-            raise ValueError(
-                "--dataset_type fake-multichannel needs --red_nn_file (a nearest-neighbour file)"
-            )
-        return CompositeNeighbourDataset(root, neighbours, random_flips, image_size, num_workers)
-    raise ValueError(f"unknown dataset type {dataset_type!r}; expected one of {', '.join(DATASET_TYPES)}")
+    if neighbours is None:  # the one type left: fake-multichannel
+        raise ValueError("--dataset_type fake-multichannel needs --red_nn_file (a nearest-neighbour file)")
+    return CompositeNeighbourDataset(root, neighbours, random_flips, image_size, num_workers)
 
 
 class ConditionalLoader:

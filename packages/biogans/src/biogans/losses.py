@@ -17,16 +17,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .choices import canonical_choice
+
 #: canonical spelling of the ``--GAN_algorithm`` choices
 ALGORITHMS = ("GAN", "WGAN", "WGAN-GP")
 
 
 def canonical_algorithm(algorithm: str) -> str:
     """``'GAN'``, ``'WGAN'`` or ``'WGAN-GP'`` from any capitalisation; ValueError otherwise."""
-    for name in ALGORITHMS:
-        if algorithm.casefold() == name.casefold():
-            return name
-    raise ValueError(f"unknown GAN algorithm {algorithm!r}; expected one of {', '.join(ALGORITHMS)}")
+    return canonical_choice(algorithm, ALGORITHMS, "GAN algorithm")
 
 
 def _bce_with_logits(scores: torch.Tensor, label: float) -> torch.Tensor:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from insilico_core.train import PRECISIONS
 
+from .choices import canonical_choice
 from .data import DATASET_TYPES
 from .losses import ALGORITHMS, canonical_algorithm
 from .models import MODEL_TYPES, canonical_model_type
@@ -31,10 +32,12 @@ ALGORITHM_DEFAULTS = {
 
 def _choice(choices: Sequence[str], flag: str):
     def parse(value: str) -> str:
-        for choice in choices:
-            if value.casefold() == choice.casefold():
-                return choice
-        raise argparse.ArgumentTypeError(f"{flag}: {value!r} is not one of {', '.join(choices)}")
+        try:
+            return canonical_choice(value, choices, flag)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{flag}: {value!r} is not one of {', '.join(choices)}"
+            ) from None
 
     return parse
 

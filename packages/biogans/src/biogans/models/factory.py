@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..choices import canonical_choice
 from .conditional import IndependentGenerators, StarShapedDiscriminator, StarShapedGenerator
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 
@@ -31,10 +32,7 @@ MULTICHANNEL_TYPES = ("DCGAN-multichannel", "DCGAN-sep-multichannel")
 
 def canonical_model_type(model_type: str) -> str:
     """The canonical spelling of ``model_type`` (case-insensitive exact match); ValueError if unknown."""
-    for name in MODEL_TYPES:
-        if model_type.casefold() == name.casefold():
-            return name
-    raise ValueError(f"unknown model type {model_type!r}; expected one of {', '.join(MODEL_TYPES)}")
+    return canonical_choice(model_type, MODEL_TYPES, "model type")
 
 
 def image_channels(model_type: str, nc: int, n_classes: int) -> int:
