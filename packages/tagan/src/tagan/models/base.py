@@ -2,7 +2,8 @@
 saving and loading the original checkpoint files, losses and visuals for logging.
 
 A model subclass declares ``model_name``, ``loss_names``, ``visual_names``, the networks it builds
-(``network_names``) and how (``define_network``), its option defaults (``modify_commandline_options``), and
+(``network_names``) and how (``define_network``), its option defaults (``option_defaults``, and
+``train_option_defaults`` on top of them when training) and the flags it adds (``add_model_options``), and
 implements ``set_input``, ``forward`` and ``optimize_parameters``. Networks live in ``self.nets``
 (name -> module, e.g. ``'G'``, ``'S'``, ``'D'``); losses in ``self.losses``; visuals in ``self.visuals``.
 """
@@ -22,6 +23,10 @@ from tagan.checkpoints import checkpoint_path, load_network_weights, save_networ
 from tagan.losses import build_scheduler
 from tagan.networks import define_D, define_G
 
+# training defaults of the pix2pix-style models (TA-GAN variants, TAGAN_live, pix2pix, segmentation):
+# no buffer of generated images, binary cross-entropy GAN loss
+PIX2PIX_TRAINING_DEFAULTS = {"pool_size": 0, "gan_mode": "vanilla"}
+
 
 def add_task_loss_weights(
     parser: argparse.ArgumentParser, lambda_GAN: float, lambda_seg: float
@@ -39,6 +44,9 @@ class BaseModel(ABC):
     model_name = "base"
     loss_names: tuple[str, ...] = ()
     visual_names: tuple[str, ...] = ()
+    # the original modify_commandline_options as data: parser defaults in both phases, then training-only ones
+    option_defaults: dict[str, object] = {}
+    train_option_defaults: dict[str, object] = {}
 
     def __init__(self, opt: argparse.Namespace):
         self.opt = opt
@@ -61,11 +69,21 @@ class BaseModel(ABC):
             self.nets[name] = net
 
     # --- declared by each model -------------------------------------------------------------------------
-    @staticmethod
+    @classmethod
     def modify_commandline_options(
-        parser: argparse.ArgumentParser, is_train: bool
+        cls, parser: argparse.ArgumentParser, is_train: bool
     ) -> argparse.ArgumentParser:
+        """Set this model's option defaults (training ones on top when ``is_train``) and add its flags."""
+        parser.set_defaults(**cls.option_defaults)
+        if is_train:
+            parser.set_defaults(**cls.train_option_defaults)
+        cls.add_model_options(parser, is_train)
         return parser
+
+    @classmethod
+    def add_model_options(cls, parser: argparse.ArgumentParser, is_train: bool) -> None:
+        """Add the flags of this model (none unless a model declares some)."""
+        return None
 
     @classmethod
     @abstractmethod

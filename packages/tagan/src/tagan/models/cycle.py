@@ -29,19 +29,19 @@ class CycleModel(BaseModel):
     model_name = "TAGAN_cycle"
     loss_names = ("D_F", "G_F", "cycle_F", "D_L", "G_L", "cycle_L", "seg")
 
-    @staticmethod
-    def modify_commandline_options(
-        parser: argparse.ArgumentParser, is_train: bool
-    ) -> argparse.ArgumentParser:
-        parser.set_defaults(
-            norm="batch",
-            netG="resnet_9blocks",
-            netS="resnet_6blocks",
-            dataset_mode="fixed_live",
-            preprocess="crop_rotation",
-            crop_size=224,
-            batch_size=1,
-        )
+    option_defaults = {
+        "norm": "batch",
+        "netG": "resnet_9blocks",
+        "netS": "resnet_6blocks",
+        "dataset_mode": "fixed_live",
+        "preprocess": "crop_rotation",
+        "crop_size": 224,
+        "batch_size": 1,
+    }
+    train_option_defaults = {"gan_mode": "vanilla"}
+
+    @classmethod
+    def add_model_options(cls, parser: argparse.ArgumentParser, is_train: bool) -> None:
         parser.add_argument(
             "--unet_dendrites",
             type=str,
@@ -49,7 +49,6 @@ class CycleModel(BaseModel):
             help="folder with params.net and params_trainer.pkl of the frozen segmenter",
         )
         if is_train:
-            parser.set_defaults(gan_mode="vanilla")
             parser.add_argument(
                 "--lambda_A", type=float, default=10.0, help="weight of the F -> L -> F cycle loss"
             )
@@ -57,7 +56,6 @@ class CycleModel(BaseModel):
                 "--lambda_B", type=float, default=10.0, help="weight of the L -> F -> L cycle loss"
             )
             parser.add_argument("--lambda_seg", type=float, default=1, help="weight of the segmentation loss")
-        return parser
 
     @classmethod
     def network_names(cls, is_train: bool) -> list[str]:

@@ -22,11 +22,10 @@ class CycleGANModel(BaseModel):
     model_name = "cycle_gan"
     loss_names = ("D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B")
 
-    @staticmethod
-    def modify_commandline_options(
-        parser: argparse.ArgumentParser, is_train: bool
-    ) -> argparse.ArgumentParser:
-        parser.set_defaults(no_dropout=True)
+    option_defaults = {"no_dropout": True}
+
+    @classmethod
+    def add_model_options(cls, parser: argparse.ArgumentParser, is_train: bool) -> None:
         if is_train:
             parser.add_argument(
                 "--lambda_A", type=float, default=10.0, help="weight of the A -> B -> A cycle loss"
@@ -40,7 +39,6 @@ class CycleGANModel(BaseModel):
                 default=0,
                 help="weight of the identity loss, relative to the cycle losses",
             )
-        return parser
 
     @classmethod
     def network_names(cls, is_train: bool) -> list[str]:

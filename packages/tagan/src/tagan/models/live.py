@@ -15,11 +15,8 @@ from __future__ import annotations
 import argparse
 
 import torch
-from torch import nn
 
-from tagan.losses import GANLoss
-from tagan.models.base import BaseModel, add_task_loss_weights
-from tagan.networks import define_S
+from tagan.models.task_assisted import TaskAssistedGANModel
 
 RING_THRESHOLD = 0.07 * 2 - 1  # S outputs are in [-1, 1]
 FIBER_THRESHOLD = 0.04 * 2 - 1
@@ -46,54 +43,37 @@ def segmentation_window(height: int, width: int) -> tuple[slice, slice]:
     return slice(top, top + size_h), slice(left, left + size_w)
 
 
-class LiveModel(BaseModel):
+class LiveModel(TaskAssistedGANModel):
+    """The task-assisted GAN with G's 3-channel input and a frozen 1 -> 2 channel S (trained with the
+    ``segmentation`` model); the adversarial terms are conditioned on the confocal image alone, unweighted
+    for D."""
+
     model_name = "TAGAN_live"
     loss_names = ("G_GAN", "D_real", "D_fake", "S_fake")
     visual_names = ("input", "STED", "fakeSTED", "seg_STED", "seg_fakeSTED0", "seg_fakeSTED1")
+    generator_input_channels = 3  # confocal, selected STED, decision map
+    segmenter_input_channels = 1
+    segmentation_channels = 2  # rings, fibers
 
-    @staticmethod
-    def modify_commandline_options(
-        parser: argparse.ArgumentParser, is_train: bool
-    ) -> argparse.ArgumentParser:
-        parser.set_defaults(
-            norm="batch",
-            netG="resnet_9blocks",
-            netS="unet_128",
-            dataset_mode="aligned",
-            input_nc=1,
-            output_nc=1,
-        )
+    option_defaults = {
+        "norm": "batch",
+        "netG": "resnet_9blocks",
+        "netS": "unet_128",
+        "dataset_mode": "aligned",
+        "input_nc": 1,
+        "output_nc": 1,
+    }
+    loss_weights = {"lambda_GAN": 1, "lambda_seg": 1}
+
+    @classmethod
+    def add_model_options(cls, parser: argparse.ArgumentParser, is_train: bool) -> None:
+        super().add_model_options(parser, is_train)
         if is_train:
-            parser.set_defaults(pool_size=0, gan_mode="vanilla")
-            add_task_loss_weights(parser, lambda_GAN=1, lambda_seg=1)
             parser.add_argument(
                 "--legacy_live_adversarial",
                 action="store_true",
                 help="original bug: G's adversarial term judges the real STED (no gradient to G)",
             )
-        return parser
-
-    @classmethod
-    def network_names(cls, is_train: bool) -> list[str]:
-        return ["G", "S", "D"] if is_train else ["G", "S"]
-
-    @classmethod
-    def define_network(cls, opt: argparse.Namespace, name: str) -> nn.Module:
-        cls.check_network_name(name)
-        if name == "G":
-            return cls.generator(opt, 3, opt.output_nc, not opt.no_dropout)
-        if name == "S":
-            return define_S(1, 2, opt.ngf, opt.netS, opt.norm, opt.init_type, opt.init_gain)
-        return cls.discriminator(opt, opt.input_nc + opt.output_nc)
-
-    def __init__(self, opt: argparse.Namespace):
-        super().__init__(opt)
-        if self.isTrain:
-            self.criterionGAN = GANLoss(opt.gan_mode).to(self.device)
-            self.criterionSEG = nn.MSELoss()
-            self.optimizer_G = self.adam(self.nets["G"])
-            self.optimizer_D = self.adam(self.nets["D"])
-            self.optimizer_S = self.adam(self.nets["S"])
 
     def set_input(self, data: dict) -> None:
         """Build G's 3-channel input ``cat(confocal, STED where selected else -1, map as +1/-1)``."""
@@ -137,11 +117,7 @@ class LiveModel(BaseModel):
 
     def generator_loss(self) -> torch.Tensor:
         judged = self.STED if self.opt.legacy_live_adversarial else self.fakeSTED
-        self.losses["G_GAN"] = self.conditional_adversarial_loss(self.confocal, judged) * self.opt.lambda_GAN
-        self.losses["S_fake"] = (
-            self.criterionSEG(self.seg_fakeSTED.float(), self.seg_STED) * self.opt.lambda_seg
-        )
-        return self.losses["G_GAN"] + self.losses["S_fake"]
+        return self.task_assisted_generator_loss(self.confocal, judged, self.seg_fakeSTED, self.seg_STED)
 
     def compute_losses(self) -> None:
         self.discriminator_loss()

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from tagan.losses import GANLoss
-from tagan.models.base import BaseModel
+from tagan.models.base import PIX2PIX_TRAINING_DEFAULTS, BaseModel
 
 
 class Pix2PixModel(BaseModel):
@@ -20,15 +20,13 @@ class Pix2PixModel(BaseModel):
     loss_names = ("G_GAN", "G_GEN", "D_real", "D_fake")
     visual_names = ("real_A", "fake_B", "real_B")
 
-    @staticmethod
-    def modify_commandline_options(
-        parser: argparse.ArgumentParser, is_train: bool
-    ) -> argparse.ArgumentParser:
-        parser.set_defaults(norm="batch", netG="resnet_9blocks", dataset_mode="aligned")
+    option_defaults = {"norm": "batch", "netG": "resnet_9blocks", "dataset_mode": "aligned"}
+    train_option_defaults = PIX2PIX_TRAINING_DEFAULTS
+
+    @classmethod
+    def add_model_options(cls, parser: argparse.ArgumentParser, is_train: bool) -> None:
         if is_train:
-            parser.set_defaults(pool_size=0, gan_mode="vanilla")
             parser.add_argument("--lambda_MSE", type=float, default=100.0, help="weight of the MSE loss")
-        return parser
 
     @classmethod
     def network_names(cls, is_train: bool) -> list[str]:

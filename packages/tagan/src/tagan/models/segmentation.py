@@ -8,7 +8,7 @@ import argparse
 import torch
 from torch import nn
 
-from tagan.models.base import BaseModel
+from tagan.models.base import PIX2PIX_TRAINING_DEFAULTS, BaseModel
 from tagan.networks import define_S
 
 
@@ -17,14 +17,13 @@ class SegmentationModel(BaseModel):
     loss_names = ("S",)
     visual_names = ("B", "seg_B", "seg_GT")
 
-    @staticmethod
-    def modify_commandline_options(
-        parser: argparse.ArgumentParser, is_train: bool
-    ) -> argparse.ArgumentParser:
-        parser.set_defaults(norm="batch", netS="unet_128", dataset_mode="two_masks_channels", output_nc=2)
-        if is_train:
-            parser.set_defaults(pool_size=0, gan_mode="vanilla")
-        return parser
+    option_defaults = {
+        "norm": "batch",
+        "netS": "unet_128",
+        "dataset_mode": "two_masks_channels",
+        "output_nc": 2,
+    }
+    train_option_defaults = PIX2PIX_TRAINING_DEFAULTS
 
     @classmethod
     def network_names(cls, is_train: bool) -> list[str]:

@@ -21,8 +21,11 @@ import torch
 from torch import nn
 
 from tagan.losses import GANLoss
-from tagan.models.base import BaseModel, add_task_loss_weights
+from tagan.models.base import PIX2PIX_TRAINING_DEFAULTS, BaseModel, add_task_loss_weights
 from tagan.networks import define_S
+
+# the networks of every task-assisted variant: BatchNorm, 9-block ResNet G, 6-block ResNet S
+TASK_ASSISTED_NETWORKS = {"norm": "batch", "netG": "resnet_9blocks", "netS": "resnet_6blocks"}
 
 
 class TaskAssistedGANModel(BaseModel):
@@ -34,17 +37,19 @@ class TaskAssistedGANModel(BaseModel):
     # labels of the input, target, generated image, S(target), S(generated), ground-truth segmentation
     labels = ("real_A", "real_B", "fake_B", "seg_rB", "seg_fB", "seg_GT")
     visual_names = labels
-    segmentation_channels: int | None = None  # None: output_nc
+    # channels of G's input, S's input and S's output; None: --input_nc, --input_nc, --output_nc
+    generator_input_channels: int | None = None
+    segmenter_input_channels: int | None = None
+    segmentation_channels: int | None = None
 
-    @staticmethod
-    def modify_commandline_options(
-        parser: argparse.ArgumentParser, is_train: bool
-    ) -> argparse.ArgumentParser:
-        parser.set_defaults(norm="batch", netS="resnet_6blocks", dataset_mode="axons")
+    option_defaults = {**TASK_ASSISTED_NETWORKS, "dataset_mode": "axons"}
+    train_option_defaults = PIX2PIX_TRAINING_DEFAULTS
+    loss_weights = {"lambda_GAN": 1.0, "lambda_seg": 1.0}  # defaults of --lambda_GAN, --lambda_seg
+
+    @classmethod
+    def add_model_options(cls, parser: argparse.ArgumentParser, is_train: bool) -> None:
         if is_train:
-            parser.set_defaults(pool_size=0, gan_mode="vanilla")
-            add_task_loss_weights(parser, lambda_GAN=1.0, lambda_seg=1.0)
-        return parser
+            add_task_loss_weights(parser, **cls.loss_weights)
 
     @classmethod
     def network_names(cls, is_train: bool) -> list[str]:
@@ -54,10 +59,12 @@ class TaskAssistedGANModel(BaseModel):
     def define_network(cls, opt: argparse.Namespace, name: str) -> nn.Module:
         cls.check_network_name(name)
         if name == "G":
-            return cls.generator(opt, opt.input_nc, opt.output_nc, not opt.no_dropout)
+            source = cls.generator_input_channels or opt.input_nc
+            return cls.generator(opt, source, opt.output_nc, not opt.no_dropout)
         if name == "S":
+            source = cls.segmenter_input_channels or opt.input_nc
             channels = cls.segmentation_channels or opt.output_nc
-            return define_S(opt.input_nc, channels, opt.ngf, opt.netS, opt.norm, opt.init_type, opt.init_gain)
+            return define_S(source, channels, opt.ngf, opt.netS, opt.norm, opt.init_type, opt.init_gain)
         return cls.discriminator(opt, opt.input_nc + opt.output_nc)
 
     def __init__(self, opt: argparse.Namespace):
@@ -99,8 +106,15 @@ class TaskAssistedGANModel(BaseModel):
         return self.conditional_discriminator_loss(self.source, self.target, self.fake, self.opt.lambda_GAN)
 
     def generator_loss(self) -> torch.Tensor:
-        self.losses["G_GAN"] = self.conditional_adversarial_loss(self.source, self.fake) * self.opt.lambda_GAN
-        self.losses["S_fake"] = self.criterionSEG(self.seg_fake.float(), self.seg_GT) * self.opt.lambda_seg
+        return self.task_assisted_generator_loss(self.source, self.fake, self.seg_fake, self.seg_GT)
+
+    def task_assisted_generator_loss(
+        self, condition: torch.Tensor, image: torch.Tensor, seg_image: torch.Tensor, seg_target: torch.Tensor
+    ) -> torch.Tensor:
+        """G's objective ``GAN(D(condition, image), real) * lambda_GAN + MSE(seg_image, seg_target) *
+        lambda_seg``, ``seg_image`` being S of the generated image; logs ``G_GAN`` and ``S_fake``."""
+        self.losses["G_GAN"] = self.conditional_adversarial_loss(condition, image) * self.opt.lambda_GAN
+        self.losses["S_fake"] = self.criterionSEG(seg_image.float(), seg_target) * self.opt.lambda_seg
         return self.losses["G_GAN"] + self.losses["S_fake"]
 
     def segmenter_loss(self) -> torch.Tensor:
@@ -126,26 +140,17 @@ class AxonalRingsModel(TaskAssistedGANModel):
     model_name = "TAGAN_AxonalRings"
     labels = ("confocal", "STED", "fakeSTED", "seg_STED", "seg_fakeSTED", "seg_GT")
     visual_names = labels
-    default_name = "TAGANAxonalFactin"
 
-    @staticmethod
-    def modify_commandline_options(
-        parser: argparse.ArgumentParser, is_train: bool
-    ) -> argparse.ArgumentParser:
-        parser.set_defaults(
-            norm="batch",
-            netG="resnet_9blocks",
-            dataset_mode="axons",
-            netS="resnet_6blocks",
-            batch_size=8,
-            crop_size=128,
-            preprocess="crop_rotation",
-            name="TAGANAxonalFactin",
-        )
-        if is_train:
-            parser.set_defaults(pool_size=0, gan_mode="vanilla", niter=900, niter_decay=100)
-            add_task_loss_weights(parser, lambda_GAN=1, lambda_seg=10)
-        return parser
+    option_defaults = {
+        **TASK_ASSISTED_NETWORKS,
+        "dataset_mode": "axons",
+        "batch_size": 8,
+        "crop_size": 128,
+        "preprocess": "crop_rotation",
+        "name": "TAGANAxonalFactin",
+    }
+    train_option_defaults = {**PIX2PIX_TRAINING_DEFAULTS, "niter": 900, "niter_decay": 100}
+    loss_weights = {"lambda_GAN": 1, "lambda_seg": 10}
 
     def read_pair(self, data: dict) -> tuple[torch.Tensor, torch.Tensor]:
         return data["confocal"], data["STED"]
@@ -156,28 +161,13 @@ class SimulatedNanodomainsModel(AxonalRingsModel):
 
     model_name = "TAGAN_SimulatedNanodomains"
 
-    @staticmethod
-    def modify_commandline_options(
-        parser: argparse.ArgumentParser, is_train: bool
-    ) -> argparse.ArgumentParser:
-        parser.set_defaults(
-            norm="batch",
-            netG="resnet_9blocks",
-            dataset_mode="axons",
-            netS="resnet_6blocks",
-            name="TAGANSimulatedNanodomains",
-        )
-        if is_train:
-            parser.set_defaults(
-                pool_size=0,
-                gan_mode="vanilla",
-                niter=900,
-                niter_decay=100,
-                batch_size=64,
-                preprocess="rotation",
-            )
-            add_task_loss_weights(parser, lambda_GAN=1, lambda_seg=100)
-        return parser
+    option_defaults = {**TASK_ASSISTED_NETWORKS, "dataset_mode": "axons", "name": "TAGANSimulatedNanodomains"}
+    train_option_defaults = {
+        **AxonalRingsModel.train_option_defaults,
+        "batch_size": 64,
+        "preprocess": "rotation",
+    }
+    loss_weights = {"lambda_GAN": 1, "lambda_seg": 100}
 
 
 class DendritesModel(AxonalRingsModel):
@@ -186,31 +176,22 @@ class DendritesModel(AxonalRingsModel):
     model_name = "TAGAN_Dendrites"
     segmentation_channels = 2
 
-    @staticmethod
-    def modify_commandline_options(
-        parser: argparse.ArgumentParser, is_train: bool
-    ) -> argparse.ArgumentParser:
-        parser.set_defaults(
-            norm="batch",
-            netG="resnet_9blocks",
-            netS="resnet_6blocks",
-            dataset_mode="dendrites",
-            preprocess="flip_rotation",
-            crop_size=128,
-            name="TAGANDendriticFactin",
-        )
-        if is_train:
-            parser.set_defaults(
-                pool_size=0,
-                gan_mode="vanilla",
-                niter=500,
-                niter_decay=0,
-                batch_size=32,
-                preprocess="crop_rotation",
-                crop_size=128,
-            )
-            add_task_loss_weights(parser, lambda_GAN=1.0, lambda_seg=1.0)
-        return parser
+    option_defaults = {
+        **TASK_ASSISTED_NETWORKS,
+        "dataset_mode": "dendrites",
+        "preprocess": "flip_rotation",
+        "crop_size": 128,
+        "name": "TAGANDendriticFactin",
+    }
+    train_option_defaults = {
+        **PIX2PIX_TRAINING_DEFAULTS,
+        "niter": 500,
+        "niter_decay": 0,
+        "batch_size": 32,
+        "preprocess": "crop_rotation",
+        "crop_size": 128,
+    }
+    loss_weights = {"lambda_GAN": 1.0, "lambda_seg": 1.0}
 
     def read_segmentation(self, data: dict) -> torch.Tensor:
         return torch.cat([data["seg_GTrings"], data["seg_GTfibers"]], dim=1)
@@ -222,31 +203,17 @@ class SynprotModel(AxonalRingsModel):
     model_name = "TAGAN_Synprot"
     visual_names = ("confocal", "STED", "fakeSTED", "seg_GT", "seg_STED", "seg_fakeSTED")
 
-    @staticmethod
-    def modify_commandline_options(
-        parser: argparse.ArgumentParser, is_train: bool
-    ) -> argparse.ArgumentParser:
-        parser.set_defaults(
-            norm="batch",
-            netG="resnet_9blocks",
-            netS="resnet_6blocks",
-            dataset_mode="synprot",
-            input_nc=2,
-            output_nc=2,
-        )
-        if is_train:
-            parser.set_defaults(
-                pool_size=0,
-                gan_mode="vanilla",
-                batch_size=32,
-                niter=1000,
-                niter_decay=0,
-                preprocess="crop_rotation",
-                crop_size=128,
-                save_epoch_freq=100,
-            )
-            add_task_loss_weights(parser, lambda_GAN=1.0, lambda_seg=1.0)
-        return parser
+    option_defaults = {**TASK_ASSISTED_NETWORKS, "dataset_mode": "synprot", "input_nc": 2, "output_nc": 2}
+    train_option_defaults = {
+        **PIX2PIX_TRAINING_DEFAULTS,
+        "batch_size": 32,
+        "niter": 1000,
+        "niter_decay": 0,
+        "preprocess": "crop_rotation",
+        "crop_size": 128,
+        "save_epoch_freq": 100,
+    }
+    loss_weights = {"lambda_GAN": 1.0, "lambda_seg": 1.0}
 
     def read_segmentation(self, data: dict) -> torch.Tensor:
         return data["spots"]
@@ -260,21 +227,4 @@ class SAureusModel(AxonalRingsModel):
     labels = ("BF", "SIM", "fake_SIM", "seg_SIM", "seg_fakeSIM", "seg_GT")
     visual_names = labels
 
-    @staticmethod
-    def modify_commandline_options(
-        parser: argparse.ArgumentParser, is_train: bool
-    ) -> argparse.ArgumentParser:
-        parser.set_defaults(
-            norm="batch",
-            netG="resnet_9blocks",
-            dataset_mode="saureus",
-            netS="resnet_6blocks",
-            batch_size=8,
-            crop_size=128,
-            preprocess="crop_rotation",
-            name="TAGANSAureus",
-        )
-        if is_train:
-            parser.set_defaults(pool_size=0, gan_mode="vanilla", niter=900, niter_decay=100)
-            add_task_loss_weights(parser, lambda_GAN=1, lambda_seg=10)
-        return parser
+    option_defaults = {**AxonalRingsModel.option_defaults, "dataset_mode": "saureus", "name": "TAGANSAureus"}
