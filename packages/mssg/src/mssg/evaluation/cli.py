@@ -10,7 +10,9 @@ for an original ``.pkl`` (which records neither) or with ``--refit True`` they a
 from __future__ import annotations
 
 import csv
+import functools
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -27,6 +29,12 @@ from mssg.multisource import MORPHO, LabelCompleter
 from mssg.train import build_completer
 
 _BOOL = click.BOOL
+
+# Options spelled and documented alike in every sub-command that takes them.
+_data_path1 = click.option("--data-path1", "data_path1", required=True, type=click.Path(exists=True))
+_data_path2 = click.option("--data-path2", "data_path2", required=True, type=click.Path(exists=True))
+_trunc = click.option("--trunc", "truncation_psi", type=float, default=1.0, show_default=True)
+_outdir = click.option("--outdir", required=True, type=click.Path(file_okay=False))
 
 
 def _sources(path1: str, path2: str, mode: str) -> list[CovariateImageDataset]:
@@ -60,7 +68,42 @@ def _test_labels(test_sets, completer) -> list[torch.Tensor]:
     ]
 
 
-def _network_options(func):
+@dataclass(frozen=True)
+class GeneratorRun:
+    """What the generator-scoring sub-commands (fid, paired, strata) share: the snapshot, both sources,
+    how many images to generate and how, where to write, and how to get the covariate layout."""
+
+    network: str
+    data_path1: str
+    data_path2: str
+    num_samples: int
+    truncation_psi: float
+    noise_mode: str
+    outdir: str
+    refit: bool
+    use_ground_truth: bool
+    device: str
+    seed: int
+
+    def load(self):
+        """``(G_ema, LabelCompleter)`` of the snapshot, the latent models refitted where needed."""
+        return _load(
+            self.network, self.data_path1, self.data_path2, self.refit, self.use_ground_truth, self.device
+        )
+
+    def test_sets(self) -> list[CovariateImageDataset]:
+        """Both sources' ``testset`` (source 1 first)."""
+        return _sources(self.data_path1, self.data_path2, "test")
+
+
+def _generator_run_options(func):
+    """Add the :class:`GeneratorRun` flags; the command receives them as one ``run`` argument."""
+
+    @functools.wraps(func)
+    def command(**kwargs):
+        run = GeneratorRun(**{name: kwargs.pop(name) for name in GeneratorRun.__dataclass_fields__})
+        return func(run, **kwargs)
+
     options = [
         click.option(
             "--network_specific",
@@ -69,12 +112,12 @@ def _network_options(func):
             type=click.Path(exists=True, dir_okay=False),
             help="Snapshot (ours or the original network-snapshot-*.pkl)",
         ),
-        click.option("--data-path1", "data_path1", required=True, type=click.Path(exists=True)),
-        click.option("--data-path2", "data_path2", required=True, type=click.Path(exists=True)),
+        _data_path1,
+        _data_path2,
         click.option(
             "--num-samples", "num_samples", type=click.IntRange(min=1), default=10000, show_default=True
         ),
-        click.option("--trunc", "truncation_psi", type=float, default=1.0, show_default=True),
+        _trunc,
         click.option(
             "--noise-mode",
             "noise_mode",
@@ -82,7 +125,7 @@ def _network_options(func):
             default="const",
             show_default=True,
         ),
-        click.option("--outdir", required=True, type=click.Path(file_okay=False)),
+        _outdir,
         click.option(
             "--refit",
             type=_BOOL,
@@ -95,8 +138,8 @@ def _network_options(func):
         click.option("--seed", type=int, default=64, show_default=True),
     ]
     for option in reversed(options):
-        func = option(func)
-    return func
+        command = option(command)
+    return command
 
 
 @click.group()
@@ -105,7 +148,7 @@ def evaluate() -> None:
 
 
 @evaluate.command()
-@_network_options
+@_generator_run_options
 @click.option("--metric", type=click.Choice(["fid", "kid"]), default="fid", show_default=True)
 @click.option(
     "--inception-weights",
@@ -114,77 +157,48 @@ def evaluate() -> None:
     type=click.Path(dir_okay=False),
     help="pt_inception-2015-12-05 weights file (else the weights directories)",
 )
-def fid(
-    network,
-    data_path1,
-    data_path2,
-    num_samples,
-    truncation_psi,
-    noise_mode,
-    outdir,
-    refit,
-    use_ground_truth,
-    device,
-    seed,
-    metric,
-    inception_weights,
-) -> None:
+def fid(run: GeneratorRun, metric: str, inception_weights: str | None) -> None:
     """FID / KID between both sources' test images and generated images with test-set labels."""
     from insilico_core.metrics import FrechetDistance, InceptionFeatures, KernelDistance, load_inception
 
-    G, completer = _load(network, data_path1, data_path2, refit, use_ground_truth, device)
-    tests = _sources(data_path1, data_path2, "test")
-    extractor = InceptionFeatures(load_inception("tf-fid", inception_weights), "pytorch-fid").to(device)
+    G, completer = run.load()
+    tests = run.test_sets()
+    extractor = InceptionFeatures(load_inception("tf-fid", inception_weights), "pytorch-fid").to(run.device)
     score = FrechetDistance(extractor) if metric == "fid" else KernelDistance(extractor, subset_size=64)
     for ds in tests:
         for start in range(0, len(ds), 64):
             batch = torch.stack([ds[i][0] for i in range(start, min(start + 64, len(ds)))]).float() / 255
-            score.update(real=batch.to(device))
-    torch.manual_seed(seed)
+            score.update(real=batch.to(run.device))
+    torch.manual_seed(run.seed)
     labels = torch.cat(_test_labels(tests, completer))
-    picks = torch.randint(len(labels), (num_samples,))
+    picks = torch.randint(len(labels), (run.num_samples,))
     for chunk in picks.split(64):
-        fake = generate_for_labels(G, labels[chunk], 64, truncation_psi, noise_mode).float() / 255
-        score.update(fake=fake.to(device))
+        fake = generate_for_labels(G, labels[chunk], 64, run.truncation_psi, run.noise_mode).float() / 255
+        score.update(fake=fake.to(run.device))
     value = float(score.compute())
-    _write_csv(Path(outdir) / f"ms_general_{metric}.csv", [[metric], [value]])
+    _write_csv(Path(run.outdir) / f"ms_general_{metric}.csv", [[metric], [value]])
     click.echo(f"{metric}: {value:.4f}")
 
 
 @evaluate.command()
-@_network_options
+@_generator_run_options
 @click.option("--metric", type=click.Choice(["lpips", "ssim", "psnr"]), default="lpips", show_default=True)
 @click.option("--which-source", "which_source", type=click.Choice(["first", "second"]), default="first")
-def paired(
-    network,
-    data_path1,
-    data_path2,
-    num_samples,
-    truncation_psi,
-    noise_mode,
-    outdir,
-    refit,
-    use_ground_truth,
-    device,
-    seed,
-    metric,
-    which_source,
-) -> None:
+def paired(run: GeneratorRun, metric: str, which_source: str) -> None:
     """LPIPS / SSIM / PSNR between each test image and one generated image with its covariates."""
     from insilico_core.metrics import lpips, psnr, ssim
 
-    G, completer = _load(network, data_path1, data_path2, refit, use_ground_truth, device)
+    G, completer = run.load()
     s = 0 if which_source == "first" else 1
-    ds = _sources(data_path1, data_path2, "test")[s]
-    labels = _test_labels([ds] if s == 0 else [_sources(data_path1, data_path2, "test")[0], ds], completer)[
-        -1
-    ]
-    torch.manual_seed(seed)
+    tests = run.test_sets()
+    ds = tests[s]
+    labels = _test_labels(tests[: s + 1], completer)[-1]
+    torch.manual_seed(run.seed)
     values = []
-    for start in range(0, min(len(ds), num_samples), 128):
-        idx = range(start, min(start + 128, len(ds), num_samples))
+    for start in range(0, min(len(ds), run.num_samples), 128):
+        idx = range(start, min(start + 128, len(ds), run.num_samples))
         real = torch.stack([ds[i][0] for i in idx]).float()
-        fake = generate_for_labels(G, labels[list(idx)], 128, truncation_psi, noise_mode).float()
+        fake = generate_for_labels(G, labels[list(idx)], 128, run.truncation_psi, run.noise_mode).float()
         if metric == "lpips":
             values.append(float(lpips(real / 255, fake / 255, net="squeeze", normalize=True).mean()))
         elif metric == "ssim":
@@ -192,13 +206,13 @@ def paired(
         else:
             values.append(float(psnr(real, fake, data_range=255.0, reduction="pooled")))
     _write_csv(
-        Path(outdir) / f"ms_general_{metric}.csv", [["mean", "std"], [np.mean(values), np.std(values)]]
+        Path(run.outdir) / f"ms_general_{metric}.csv", [["mean", "std"], [np.mean(values), np.std(values)]]
     )
     click.echo(f"{metric}: {np.mean(values):.4f} +- {np.std(values):.4f}")
 
 
 @evaluate.command("train-regressor")
-@click.option("--outdir", required=True, type=click.Path(file_okay=False))
+@_outdir
 @click.option(
     "--data_dir",
     required=True,
@@ -269,7 +283,7 @@ def train_regressor_command(
 
 
 @evaluate.command()
-@_network_options
+@_generator_run_options
 @click.option("--regr_model0", required=True, type=click.Path(exists=True), help="thickness regressor")
 @click.option("--regr_model1", required=True, type=click.Path(exists=True), help="intensity regressor")
 @click.option("--regr_model2", required=True, type=click.Path(exists=True), help="slant regressor")
@@ -290,44 +304,29 @@ def train_regressor_command(
     help="Smallest stratum (test images of both sources together) that is scored",
 )
 def strata(
-    network,
-    data_path1,
-    data_path2,
-    num_samples,
-    truncation_psi,
-    noise_mode,
-    outdir,
-    refit,
-    use_ground_truth,
-    device,
-    seed,
-    regr_model0,
-    regr_model1,
-    regr_model2,
-    batch_size,
-    min_count,
+    run: GeneratorRun, regr_model0: str, regr_model1: str, regr_model2: str, batch_size: int, min_count: int
 ) -> None:
     """Strata prediction score: ``stratified_loss_{cov}.csv`` per covariate and a summary JSON."""
-    G, completer = _load(network, data_path1, data_path2, refit, use_ground_truth, device)
+    G, completer = run.load()
     predictors = {}
     for path in (regr_model0, regr_model1, regr_model2):
-        model, covariate, _task = load_regressor(path, device)
+        model, covariate, _task = load_regressor(path, run.device)
         predictors[covariate] = model
     result = morpho_strata_score(
         G,
         completer,
-        _sources(data_path1, data_path2, "test"),
+        run.test_sets(),
         predictors,
-        num_samples=num_samples,
+        num_samples=run.num_samples,
         batch_size=batch_size,
-        seed=seed,
-        truncation_psi=truncation_psi,
-        noise_mode=noise_mode,
+        seed=run.seed,
+        truncation_psi=run.truncation_psi,
+        noise_mode=run.noise_mode,
         min_count=min_count,
     )
     if not any(result.strata.values()):
         raise click.ClickException(f"no stratum holds --min-count {min_count} test images; nothing to score")
-    outdir = Path(outdir)
+    outdir = Path(run.outdir)
     summary = {}
     for covariate, rows in result.strata.items():
         header = ["num_real", "c1_lo", "c1_hi", "c2_lo", "c2_hi", "c3_lo", "c3_hi", "mse", "mae", "corr"]
@@ -336,21 +335,23 @@ def strata(
             "weighted_mse": result.weighted(covariate, "mse"),
             "weighted_mae": result.weighted(covariate, "mae"),
         }
-    (outdir / "strata_mse_config.json").write_text(json.dumps({"network": str(network), "summary": summary}))
+    (outdir / "strata_mse_config.json").write_text(
+        json.dumps({"network": str(run.network), "summary": summary})
+    )
     click.echo(json.dumps(summary, indent=1))
 
 
 @evaluate.command()
 @click.option("--network_pkl", "network", required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--data-path1", "data_path1", required=True, type=click.Path(exists=True))
-@click.option("--data-path2", "data_path2", required=True, type=click.Path(exists=True))
+@_data_path1
+@_data_path2
 @click.option(
     "--group-by", "group_by", type=click.Choice(["c1", "c2", "c3"]), default="c1", show_default=True
 )
 @click.option("--seeds", required=True, help="e.g. 0,1,4-6")
-@click.option("--trunc", "truncation_psi", type=float, default=1.0, show_default=True)
+@_trunc
 @click.option("--noise-mode", "noise_mode", type=click.Choice(["const", "random", "none"]), default="const")
-@click.option("--outdir", required=True, type=click.Path(file_okay=False))
+@_outdir
 @click.option("--refit", type=_BOOL, default=False, show_default=True)
 def sweep(
     network, data_path1, data_path2, group_by, seeds, truncation_psi, noise_mode, outdir, refit
