@@ -192,6 +192,14 @@ def _split_positions(n: int, which: str, test_size: float, val_size: float) -> n
     return rest[train] if which == "train" else rest[val]
 
 
+def _train_val_positions(n: int, which: str, val_size: float) -> np.ndarray:
+    """Positions of split ``which`` for the "train / val, test = every row" sources (see the module doc)."""
+    if which == "test":
+        return np.arange(n)
+    train, val = train_test_split_indices(n, val_size)
+    return train if which == "train" else val
+
+
 def _resolve(source: Path, value: Any, table: Table, column: str, position: int) -> Path:
     path = Path(str(value))
     path = path if path.is_absolute() else source / path
@@ -284,9 +292,7 @@ def select_eyepacs(request: Request) -> list[Sample]:
     balanced = Table(balanced.path, balanced.columns, list(range(len(balanced))))  # ignore_index=True
     folder = request.source / ("test" if request.which == "test" else "train")
     balanced.columns["path"] = [str(folder / f"{name}.jpeg") for name in balanced.columns["image"]]
-    if request.which != "test":
-        train, val = train_test_split_indices(len(balanced), 0.3)
-        balanced = balanced.take(train if request.which == "train" else val)
+    balanced = balanced.take(_train_val_positions(len(balanced), request.which, 0.3))
     return _samples(request, balanced, "path", ("level",))
 
 
@@ -323,12 +329,8 @@ def select_split_source(request: Request) -> list[Sample]:
     rows = json.loads(annotation.read_text())
     if not isinstance(rows, list) or not all(isinstance(r, list) and len(r) == 2 for r in rows):
         raise ValueError(f"{annotation}: expected a JSON list of [relative_image_path, label_dict] rows")
-    positions = np.arange(len(rows))
-    if request.which != "test":
-        train, val = train_test_split_indices(len(rows), 0.2)
-        positions = train if request.which == "train" else val
     samples = []
-    for p in positions:
+    for p in _train_val_positions(len(rows), request.which, 0.2):
         path = request.source / rows[int(p)][0]
         if not path.is_file():
             raise FileNotFoundError(f"{annotation}: row {int(p)} names {path}, which does not exist")
@@ -375,12 +377,8 @@ def select_mnist(request: Request) -> list[Sample]:
         digits = np.asarray(table.columns[column], np.float64)
     table.require(["thickness"])
     covariates = [n for n in ("thickness", "intensity", "slant") if n in table.columns]
-    positions = np.arange(len(images))
-    if request.which != "test":
-        train, val = train_test_split_indices(len(images), 0.2)
-        positions = train if request.which == "train" else val
     samples = []
-    for p in positions:
+    for p in _train_val_positions(len(images), request.which, 0.2):
         label = {n: float(table.columns[n][int(p)]) for n in covariates}
         label["label"] = float(digits[int(p)])
         samples.append(Sample(np.pad(images[int(p)], 2), label))
