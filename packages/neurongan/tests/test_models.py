@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from neurongan.models import DiscriminatorPG, GeneratorPG
-from neurongan.models.layers import equalized_conv
+from neurongan.models.layers import equalized_conv, equalized_linear
 
 G_FEATURES = [128, 64, 32, 32, 16, 16]
 D_FEATURES = [16, 16, 32, 32, 64, 128]
@@ -261,3 +261,23 @@ def test_whole_frame_conv_is_the_convolution_with_a_single_output_pixel():
     )
     with pytest.raises(ValueError, match="expects"):
         layer(torch.zeros(1, 6, 5, 5))
+
+
+def test_first_layer_weight_gradient_is_autograds_and_lands_in_one_kept_buffer():
+    torch.manual_seed(5)
+    layer = equalized_linear(6, 10)
+    reference = torch.nn.Parameter(layer.weight.detach().clone())
+    z, g = torch.randn(4, 6), torch.randn(4, 10)
+    layer(z).backward(g)
+    F.linear(z * layer.weight_gain, reference).backward(g)
+    torch.testing.assert_close(layer.weight.grad, reference.grad, rtol=1e-6, atol=1e-7)
+    buffer = layer.weight.grad.data_ptr()
+    layer(z).backward(g)  # no zero_grad: accumulates, like autograd
+    torch.testing.assert_close(layer.weight.grad, 2 * reference.grad, rtol=1e-6, atol=1e-7)
+    layer.weight.grad = None  # zero_grad(set_to_none=True): the next gradient reuses the buffer
+    z2 = torch.randn(4, 6, requires_grad=True)
+    layer(z2).backward(g)
+    assert layer.weight.grad.data_ptr() == buffer
+    expected = g.t() @ (z2.detach() * layer.weight_gain)
+    torch.testing.assert_close(layer.weight.grad, expected, rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(z2.grad, g @ layer.weight.detach() * layer.weight_gain, rtol=1e-6, atol=1e-7)

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from insilico_core.nn import EqualizedConv2d, EqualizedLinear
 from torch import nn
+from torch.autograd.function import once_differentiable
 
 from .pixel_norm import PixelNorm
 from .resampling import Resample
@@ -76,16 +77,63 @@ def equalized_conv(
     )
 
 
+class _LinearIntoGradBuffer(torch.autograd.Function):
+    """``x @ weight.T`` whose backward writes the weight gradient into a buffer kept by the layer.
+
+    Autograd would return that gradient as a new tensor on every backward. For the generator's 64 MB first
+    weight, the C allocator maps such a tensor fresh from the kernel each step (and unmaps it when
+    ``zero_grad`` drops it), so writing it page-faults 16 000 times, which costs as much again as the matrix
+    product. Here the product goes into the layer's kept buffer, which becomes ``weight.grad`` when that is
+    ``None``; an existing ``weight.grad`` is added to in place (``addmm_``), as autograd's accumulation
+    does. Same values either way. The gradient reaches ``weight.grad`` only: ``torch.autograd.grad`` with
+    respect to the weight, hooks on the weight and double backward are not supported (neurongan uses none).
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: nn.Parameter, layer: InputScaledLinear) -> torch.Tensor:
+        ctx.save_for_backward(x, weight)
+        ctx.layer = layer
+        return F.linear(x, weight.to(x.dtype))
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:
+        x, weight = ctx.saved_tensors
+        grad_x = grad.mm(weight.to(grad.dtype)) if ctx.needs_input_grad[0] else None
+        if ctx.needs_input_grad[1]:
+            grad_t, x = grad.t().to(weight.dtype), x.to(weight.dtype)
+            if weight.grad is not None:
+                weight.grad.addmm_(grad_t, x)
+            else:
+                weight.grad = torch.mm(grad_t, x, out=ctx.layer.weight_grad_buffer())
+        return grad_x, None, None
+
+
 class InputScaledLinear(EqualizedLinear):
     """Equalized linear layer that applies the He constant to its input, as the original does.
 
-    The generator's first layer maps 512 latents to 32 768 features: scaling its 16.7 M weights on every call
-    (and their gradient on every backward) costs far more than scaling the ``[N, 512]`` input.
+    The generator's first layer maps 512 latents to 32 768 features (a 64 MB weight): scaling its 16.7 M
+    weights on every call (and their gradient on every backward) costs far more than scaling the
+    ``[N, 512]`` input, and its weight gradient is written into one kept buffer (see
+    :class:`_LinearIntoGradBuffer`; ``weight.grad`` is that buffer after a backward that found it ``None``,
+    so keep a copy, not a reference, of a gradient needed after the next ``zero_grad`` + backward).
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        """Arguments as :class:`insilico_core.nn.EqualizedLinear` (``bias=False`` here)."""
+        super().__init__(*args, **kwargs)
+        self._weight_grad: torch.Tensor | None = None
+
+    def weight_grad_buffer(self) -> torch.Tensor:
+        """The kept ``weight``-shaped gradient buffer (made, or remade after a move, on first use)."""
+        w, buffer = self.weight, self._weight_grad
+        if buffer is None or (buffer.shape, buffer.dtype, buffer.device) != (w.shape, w.dtype, w.device):
+            buffer = self._weight_grad = torch.empty_like(w, memory_format=torch.contiguous_format)
+        return buffer
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x [N, in_features]`` -> ``[N, out_features]`` (no bias, no activation)."""
-        return F.linear(x * self.weight_gain, self.weight.to(x.dtype))
+        return _LinearIntoGradBuffer.apply(x * self.weight_gain, self.weight, self)
 
 
 def equalized_linear(in_features: int, out_features: int, slope: float = LEAKY_SLOPE) -> EqualizedLinear:
