@@ -192,6 +192,16 @@ def _transposed_conv_2x2_stride_2(x: torch.Tensor, weight: torch.Tensor) -> torc
     return F.pixel_shuffle(out.view(batch, out_channels * 4, height, width), 2)
 
 
+def _convolve_with_style(
+    convolution: ModulatedConv2d, x: torch.Tensor, style: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(convolution(x, style), s)``: s is the style the convolution computed from the w vector ``style``
+    when it owns a modulation mapping, else the borrowed s ``style`` itself."""
+    if convolution.modulation_mapping is not None:
+        return convolution(x, style)
+    return convolution(x, style), style
+
+
 class StyledConv2d(nn.Module):
     """ModulatedConv2d (demodulated) -> NoiseInjection -> bias + leaky ReLU (gain 1).
 
@@ -225,10 +235,7 @@ class StyledConv2d(nn.Module):
     def forward(
         self, x: torch.Tensor, style: torch.Tensor, noise: torch.Tensor | None = None
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        if self.modulation_mapping:
-            out, style = self.modulated_convolution(x, style)
-        else:
-            out = self.modulated_convolution(x, style)
+        out, style = _convolve_with_style(self.modulated_convolution, x, style)
         out = self.activation(self.noise_injection(out, noise=noise))
         return (out, style) if self.modulation_mapping else out
 
@@ -266,10 +273,7 @@ class OutputBlock(nn.Module):
     def forward(
         self, x: torch.Tensor, style: torch.Tensor, skip: torch.Tensor | None = None
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        if self.modulation_mapping:
-            out, style = self.modulated_convolution(x, style)
-        else:
-            out = self.modulated_convolution(x, style)
+        out, style = _convolve_with_style(self.modulated_convolution, x, style)
         out = out + self.bias
         if skip is not None:
             out = out + self.upsampling(skip)
