@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import click
 import multistylegan as msg
 import numpy as np
 import pytest
 import tifffile
 import torch
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from multistylegan import cli
 from multistylegan.losses import PathLengthRegularization
 from multistylegan.sample import choose_video_encoder, interpolation_latents
@@ -36,24 +37,14 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _run(command: click.Command, checkpoint: Path, out: Path, flags: str = "") -> Result:
+    """``command --load_checkpoint <checkpoint> --out <out> <flags>`` through click's test runner."""
+    arguments = ["--load_checkpoint", str(checkpoint), "--out", str(out), *flags.split()]
+    return CliRunner().invoke(command, arguments)
+
+
 def test_samples_png_as_the_original(checkpoint: Path, tmp_path: Path):
-    result = CliRunner().invoke(
-        cli.samples,
-        [
-            "--samples",
-            "3",
-            "--load_checkpoint",
-            str(checkpoint),
-            "--out",
-            str(tmp_path),
-            "--device",
-            "cpu",
-            "--batch_size",
-            "2",
-            "--seed",
-            "1",
-        ],
-    )
+    result = _run(cli.samples, checkpoint, tmp_path, "--samples 3 --device cpu --batch_size 2 --seed 1")
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == sorted(f"sample_{d}_{i}.png" for d in ("bf", "gfp") for i in range(3))
@@ -77,21 +68,7 @@ def test_samples_png_as_the_original(checkpoint: Path, tmp_path: Path):
 
 
 def test_samples_tiff_hyperstack(checkpoint: Path, tmp_path: Path):
-    result = CliRunner().invoke(
-        cli.samples,
-        [
-            "--samples",
-            "2",
-            "--load_checkpoint",
-            str(checkpoint),
-            "--out",
-            str(tmp_path),
-            "--format",
-            "tiff",
-            "--device",
-            "cpu",
-        ],
-    )
+    result = _run(cli.samples, checkpoint, tmp_path, "--samples 2 --format tiff --device cpu")
     assert result.exit_code == 0, result.output
     with tifffile.TiffFile(tmp_path / "sample_1.tif") as tif:
         assert tif.is_imagej
@@ -101,27 +78,8 @@ def test_samples_tiff_hyperstack(checkpoint: Path, tmp_path: Path):
 
 
 def test_interpolation_frames_and_gif(checkpoint: Path, tmp_path: Path):
-    result = CliRunner().invoke(
-        cli.interpolate,
-        [
-            "--load_checkpoint",
-            str(checkpoint),
-            "--out",
-            str(tmp_path),
-            "--device",
-            "cpu",
-            "--anchors",
-            "2",
-            "--frames",
-            "5",
-            "--batch_size",
-            "2",
-            "--encoder",
-            "gif",
-            "--fps",
-            "10",
-        ],
-    )
+    flags = "--device cpu --anchors 2 --frames 5 --batch_size 2 --encoder gif --fps 10"
+    result = _run(cli.interpolate, checkpoint, tmp_path, flags)
     assert result.exit_code == 0, result.output
     frames = sorted((tmp_path / "video_gan").iterdir())
     assert [f.name for f in frames] == [f"frame_{i:05d}.png" for i in range(5)]
@@ -147,9 +105,7 @@ def test_video_encoder_is_checked_before_generating(checkpoint: Path, tmp_path: 
         choose_video_encoder(which=lambda name: None, allow=("ffmpeg",))
     if choose_video_encoder(allow=("ffmpeg", "imageio", "gif")).kind == "ffmpeg":
         pytest.skip("an ffmpeg is installed here")
-    result = CliRunner().invoke(
-        cli.interpolate, ["--load_checkpoint", str(checkpoint), "--out", str(tmp_path), "--encoder", "ffmpeg"]
-    )
+    result = _run(cli.interpolate, checkpoint, tmp_path, "--encoder ffmpeg")
     assert result.exit_code != 0 and "--encoder" in result.output
     assert not (tmp_path / "video_gan").exists()
 
@@ -163,7 +119,7 @@ def test_checkpoint_errors(tmp_path: Path, checkpoint: Path):
         msg.load_generator(other)
     with pytest.raises(ValueError, match="which"):
         msg.load_generator(checkpoint, which="discriminator")
-    result = CliRunner().invoke(cli.samples, ["--load_checkpoint", str(other), "--out", str(tmp_path)])
+    result = _run(cli.samples, other, tmp_path)
     assert result.exit_code != 0 and "not a Multi-StyleGAN checkpoint" in str(result.exception)
 
 

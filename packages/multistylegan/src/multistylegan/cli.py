@@ -86,10 +86,17 @@ def train(context: click.Context, **flags: object) -> None:
     click.echo(f"[multistylegan] run written to {run_dir}")
 
 
-def _load(checkpoint: str, device: str, which: str):
+def _seeded_generator(
+    context: click.Context, cuda_devices: str, checkpoint: str, device: str, which: str, seed: int
+):
+    """The ``which`` generator of ``checkpoint`` on ``device`` (``--cuda_devices`` applied first), with every
+    random generator seeded with ``seed`` once it is loaded."""
     from .checkpoints import load_generator
 
-    return load_generator(checkpoint, which=which, device=resolve_device(device))
+    _apply_cuda_devices(context, cuda_devices)
+    generator = load_generator(checkpoint, which=which, device=resolve_device(device))
+    seed_everything(seed)
+    return generator
 
 
 _CHECKPOINT = click.option(
@@ -145,9 +152,7 @@ def samples(
     """Generate sample sequences (BF + GFP, 3 time steps) from a checkpoint."""
     from .sample import generate_samples
 
-    _apply_cuda_devices(context, cuda_devices)
-    generator = _load(load_checkpoint, device, which)
-    seed_everything(seed)
+    generator = _seeded_generator(context, cuda_devices, load_checkpoint, device, which, seed)
     files = generate_samples(
         generator,
         samples,
@@ -200,7 +205,6 @@ def interpolate(
     """Render a latent-space interpolation video from a checkpoint."""
     from .sample import choose_video_encoder, render_interpolation
 
-    _apply_cuda_devices(context, cuda_devices)
     allow = ("ffmpeg", "imageio", "gif") if encoder == "auto" else (encoder,)
     try:
         chosen = choose_video_encoder(allow=allow)
@@ -208,8 +212,7 @@ def interpolate(
         raise click.BadParameter(
             f"{encoder} is not available on this machine", param_hint="--encoder"
         ) from error
-    generator = _load(load_checkpoint, device, which)
-    seed_everything(seed)
+    generator = _seeded_generator(context, cuda_devices, load_checkpoint, device, which, seed)
     frame_files, video = render_interpolation(
         generator,
         out,
