@@ -146,8 +146,10 @@ def _red_portion_from_splits(splits: list[tuple[int, int]]) -> float:
     return low
 
 
-def _dcgan_generator_config(sd: Mapping[str, torch.Tensor]) -> dict[str, Any]:
-    """Config of a DCGAN_G state dict whose keys start at ``initial.`` / ``pyramid.`` / ``final.``."""
+def _dcgan_generator_config(sd: Mapping[str, torch.Tensor]) -> tuple[dict[str, Any], bool]:
+    """(config, separable) of a DCGAN_G state dict whose keys start at ``initial.`` / ``pyramid.`` /
+    ``final.``; ``red_portion`` is the one the weights were split with, or the builders' 0.5 when the
+    generator is not separable."""
     conv_keys = [k for k in sd if k.endswith("weight") and ("convt" in k or "conv" in k.split(".")[-2])]
     separable = any(".convt-sep." in k for k in sd)
     initial = [k for k in conv_keys if k.startswith("initial.")]
@@ -172,7 +174,7 @@ def _dcgan_generator_config(sd: Mapping[str, torch.Tensor]) -> dict[str, Any]:
         "nc": nc,
         "image_size": (start_size[0] * 2**doublings, start_size[1] * 2**doublings),
         "n_extra_layers": len(extra),
-        "red_portion": None,
+        "red_portion": 0.5,
     }
     if separable:
         splits = []
@@ -182,7 +184,7 @@ def _dcgan_generator_config(sd: Mapping[str, torch.Tensor]) -> dict[str, Any]:
                 c_in, c_out = whole.shape[0], half.shape[1] + whole.shape[1]
                 splits += [(c_in, half.shape[0]), (c_out, half.shape[1])]
         config["red_portion"] = _red_portion_from_splits(splits)
-    return config
+    return config, separable
 
 
 def _dcgan_discriminator_config(sd: Mapping[str, torch.Tensor]) -> dict[str, Any]:
@@ -246,22 +248,18 @@ def infer_original_config(state_dict: Mapping[str, torch.Tensor]) -> dict[str, A
         if any(k.endswith("convt_red.weight") for k in first):
             raise ValueError("unexpected nested star-shaped generator")
         if any("convt" in k for k in first):
-            config = _dcgan_generator_config(first)
-            separable = config["red_portion"] is not None
+            config, separable = _dcgan_generator_config(first)
             config.update(
                 network="generator",
                 model_type="DCGAN-sep-independent" if separable else "DCGAN-independent",
                 n_classes=len(classes),
             )
-            if not separable:
-                config["red_portion"] = 0.5
             return config
         config = _dcgan_discriminator_config(first)
         config.update(network="discriminator", model_type="DCGAN-star-shaped", n_classes=len(classes))
         return config
     if any("convt" in k for k in sd):
-        config = _dcgan_generator_config(sd)
-        separable = config["red_portion"] is not None
+        config, separable = _dcgan_generator_config(sd)
         multichannel = config["nc"] > 2
         model_type = {
             (False, False): "DCGAN",
@@ -272,8 +270,6 @@ def infer_original_config(state_dict: Mapping[str, torch.Tensor]) -> dict[str, A
         config.update(
             network="generator", model_type=model_type, n_classes=config["nc"] - 1 if multichannel else 6
         )
-        if not separable:
-            config["red_portion"] = 0.5
         return config
     config = _dcgan_discriminator_config(sd)
     multichannel = config["nc"] > 2
