@@ -162,41 +162,19 @@ def test_original_snapshot_with_foreign_pipe_tensors_is_refused(tmp_path, monkey
         load_snapshot(path)
 
 
-def _train_morpho(tmp_path, **overrides):
+def _train_morpho(tmp_path, train_tiny, **overrides):
     """Four iterations of 4 images per source of a tiny Morpho-MNIST MSSG; returns the run directory."""
     from insilico_core.data.simulate.morpho_digits import simulate_morpho_digits
-    from mssg.train import TrainOptions, training_loop
 
     sim = simulate_morpho_digits(tmp_path / "sim", n=40, seed=0)
-    options = TrainOptions(
-        outdir=str(tmp_path / "runs"),
-        cfg="stylegan2",
-        data=[str(sim / "mnist_source1"), str(sim / "mnist_source2")],
-        data_name=["mnist-thickness-intensity-slant"] * 2,
-        sources=["source1", "source2"],
-        gpus=1,
-        batch=4,
-        gamma=1.0,
-        cbase=64,
-        cmax=8,
-        map_depth=2,
-        kimg=0.016,
-        tick=0.016,
-        device="cpu",
-        fp32=True,
-        metrics=[],
-        **overrides,
-    )
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return training_loop(options)
-    finally:
-        torch.set_num_threads(threads)
+    data = [str(sim / "mnist_source1"), str(sim / "mnist_source2")]
+    return train_tiny(data, ["mnist-thickness-intensity-slant"] * 2, kimg=0.016, tick=0.016, **overrides)
 
 
 @pytest.mark.slow
-def test_training_with_ada_feeds_real_logits_to_the_controller_and_saves_the_pipe(tmp_path, monkeypatch):
+def test_training_with_ada_feeds_real_logits_to_the_controller_and_saves_the_pipe(
+    tmp_path, monkeypatch, train_tiny
+):
     recorded = []
     record = AdaController.record
 
@@ -205,7 +183,7 @@ def test_training_with_ada_feeds_real_logits_to_the_controller_and_saves_the_pip
         return record(self, real_logits)
 
     monkeypatch.setattr(AdaController, "record", spy)
-    run = _train_morpho(tmp_path, aug="ada", augpipe="bgc")
+    run = _train_morpho(tmp_path, train_tiny, aug="ada", augpipe="bgc")
     assert recorded and all(r.dim() == 1 for r in recorded)
     # one adjustment after step 4: p = max(0, sign(E[sign(D(real))] - target) * batch * 4 / (500 kimg))
     r_t = float(torch.cat(recorded).sign().mean())
@@ -218,10 +196,10 @@ def test_training_with_ada_feeds_real_logits_to_the_controller_and_saves_the_pip
 
 
 @pytest.mark.slow
-def test_training_with_fixed_augmentation_keeps_p_and_logs_it(tmp_path):
+def test_training_with_fixed_augmentation_keeps_p_and_logs_it(tmp_path, train_tiny):
     import json
 
-    run = _train_morpho(tmp_path, aug="fixed", augpipe="bg", p=0.5)
+    run = _train_morpho(tmp_path, train_tiny, aug="fixed", augpipe="bg", p=0.5)
     (snapshot,) = sorted(run.glob("network-snapshot-*.pt"))
     pipe = load_snapshot(snapshot)["augment_pipe"]
     assert pipe.init_kwargs == AugmentPipe(**AUGPIPE_PRESETS["bg"]).init_kwargs and float(pipe.p) == 0.5

@@ -20,7 +20,6 @@ from mssg.evaluation.regressor import save_regressor, train_regressor
 from mssg.evaluation.strata import joint_labels, morpho_ground_truth, morpho_strata_score
 from mssg.latent import MorphoCovariateModel, load_latent_model
 from mssg.multisource import MORPHO, LabelCompleter
-from mssg.train import TrainOptions, training_loop
 from PIL import Image
 
 
@@ -33,7 +32,7 @@ def one_thread():
 
 
 @pytest.mark.slow
-def test_simulator_to_strata_score(tmp_path, one_thread):
+def test_simulator_to_strata_score(tmp_path, one_thread, train_tiny):
     sim = simulate_morpho_digits(tmp_path / "sim", n=80, seed=0)
     roots = []
     for source in ("source1", "source2"):
@@ -75,27 +74,17 @@ def test_simulator_to_strata_score(tmp_path, one_thread):
     rng = np.random.default_rng(0)
     assert reloaded.sample_target(np.array([1.5, 3.0]), rng).shape == (2,)
 
-    options = TrainOptions(
-        outdir=str(tmp_path / "runs"),
-        cfg="stylegan2",
-        data=[str(r) for r in roots],
-        data_name=[MORPHO, MORPHO],
-        sources=["source1", "source2"],
-        gpus=1,
+    # three iterations of 16 images per source (kimg as a fraction: the CLI takes whole kimg)
+    run_dir = train_tiny(
+        [str(r) for r in roots],
+        [MORPHO, MORPHO],
         batch=16,
-        gamma=1.0,
-        cbase=64,
-        cmax=8,
-        map_depth=2,
+        fp32=False,
         kimg=0.048,
         tick=0.016,
         snap=3,
-        device="cpu",
         lambda_step=1,
-        metrics=[],
     )
-    options.kimg = 0.048  # three iterations of 16 images per source (the CLI takes whole kimg)
-    run_dir = training_loop(options)
     snapshots = sorted(run_dir.glob("network-snapshot-*.pt"))
     assert snapshots and (run_dir / "fakes000000.png").is_file() and (run_dir / "metrics.jsonl").is_file()
 

@@ -5,6 +5,7 @@ resume. Datasets are small synthetic folders in the documented layout (PNG image
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -17,7 +18,7 @@ from mssg.data import CovariateImageDataset
 from mssg.latent import load_latent_model
 from mssg.losses import AuxLayout
 from mssg.multisource import LabelCompleter
-from mssg.train import TrainOptions, build_completer, training_loop
+from mssg.train import build_completer
 from PIL import Image
 
 
@@ -189,37 +190,11 @@ def test_pairs_without_a_completion_are_refused_before_fitting(tmp_path):
         LabelCompleter("ukb", ["source1", "source2"], [{}, {}], [object(), object()])
 
 
-def _train(tmp_path: Path, roots: list[str], names: list[str], real: bool, **overrides) -> Path:
-    options = TrainOptions(
-        outdir=str(tmp_path / "runs"),
-        cfg="stylegan2",
-        data=roots,
-        data_name=names,
-        sources=["source1", "source2"],
-        gpus=1,
-        batch=4,
-        gamma=1.0,
-        real_multisource=real,
-        cbase=64,
-        cmax=8,
-        map_depth=2,
-        kimg=0,  # one iteration, then the final snapshot
-        device="cpu",
-        fp32=True,
-        **overrides,
-    )
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return training_loop(options)
-    finally:
-        torch.set_num_threads(threads)
-
-
 @pytest.mark.slow
-def test_semi_ms_ukb_training_saves_its_latent_models_and_reuses_them_on_resume(tmp_path):
+def test_semi_ms_ukb_training_saves_its_latent_models_and_reuses_them_on_resume(tmp_path, train_tiny):
     roots = [_write_root(tmp_path / f"ukb_source{k + 1}", f"ukb{k + 1}", 1, seed=k) for k in range(2)]
-    run = _train(tmp_path, roots, ["ukb", "ukb"], real=False)
+    train = functools.partial(train_tiny, roots, ["ukb", "ukb"], kimg=0)  # one iteration, the final snapshot
+    run = train()
     (snapshot,) = run.glob("network-snapshot-*.pt")
     snap = load_snapshot(snapshot, c_dim=3)
     assert snap["meta"]["c_layout"] == ["age", "ventricle", "grey_matter"]
@@ -235,34 +210,25 @@ def test_semi_ms_ukb_training_saves_its_latent_models_and_reuses_them_on_resume(
     marked = json.loads(path.read_text())
     marked["regressed"][0]["mean"] += 1.0
     path.write_text(json.dumps(marked))
-    resumed = _train(tmp_path, roots, ["ukb", "ukb"], False, resume=str(snapshot), exact_resume=True)
+    resumed = train(resume=str(snapshot), exact_resume=True)
     assert json.loads((resumed / "latent_model_source2.json").read_text()) == marked
-    refit = _train(
-        tmp_path,
-        roots,
-        ["ukb", "ukb"],
-        False,
-        resume=str(snapshot),
-        exact_resume=True,
-        refit=True,
-        latent_mssg_sampling=True,
-    )
+    refit = train(resume=str(snapshot), exact_resume=True, refit=True, latent_mssg_sampling=True)
     refitted = load_latent_model(refit / "latent_model_source2.json")
     assert not refitted.conditional_covariance and refitted.half_logit  # MSSG's sampling, for parity
     refitted.conditional_covariance, refitted.half_logit = True, False
     assert refitted.to_dict() == saved[1].to_dict()
     path.unlink()
     with pytest.raises(ValueError, match="latent_model_source2.json'] are missing"):
-        _train(tmp_path, roots, ["ukb", "ukb"], False, resume=str(snapshot), exact_resume=True)
+        train(resume=str(snapshot), exact_resume=True)
 
 
 @pytest.mark.slow
-def test_real_ms_mri_training_maps_ukb_to_the_real_ms_schema(tmp_path):
+def test_real_ms_mri_training_maps_ukb_to_the_real_ms_schema(tmp_path, train_tiny):
     roots = [
         _write_root(tmp_path / "ukb", "ukb_real", 1, seed=0),
         _write_root(tmp_path / "adni", "adni", 1, seed=1),
     ]
-    run = _train(tmp_path, roots, ["ukb", "adni"], real=True)  # train_real_ms.py's data names
+    run = train_tiny(roots, ["ukb", "adni"], kimg=0, real_multisource=True)  # train_real_ms.py's data names
     (snapshot,) = run.glob("network-snapshot-*.pt")
     snap = load_snapshot(snapshot, c_dim=6)
     assert snap["meta"]["completer"]["data_names"] == ["ukb_real", "adni"]
