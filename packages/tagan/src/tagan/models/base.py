@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from abc import ABC, abstractmethod
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -148,32 +149,31 @@ class BaseModel(ABC):
             self.criterionGAN(real_logits.float(), True) + self.criterionGAN(fake_logits.float(), False)
         ) * 0.5
 
+    @staticmethod
+    def descend(optimizer: torch.optim.Optimizer, loss: Callable[[], torch.Tensor]) -> None:
+        """One step of ``optimizer``: zero its gradients, backpropagate ``loss()``, update."""
+        optimizer.zero_grad()
+        loss().backward()
+        optimizer.step()
+
     def update_discriminator_then_generator(self) -> None:
         """pix2pix step: forward, one Adam step of D on ``discriminator_loss``, then (D frozen) one of G on
         ``generator_loss``."""
         self.forward()
         D = self.nets["D"]
         self.set_requires_grad(D, True)
-        self.optimizer_D.zero_grad()
-        self.discriminator_loss().backward()
-        self.optimizer_D.step()
+        self.descend(self.optimizer_D, self.discriminator_loss)
         self.set_requires_grad(D, False)
-        self.optimizer_G.zero_grad()
-        self.generator_loss().backward()
-        self.optimizer_G.step()
+        self.descend(self.optimizer_G, self.generator_loss)
 
     def update_generators_then_discriminators(self, discriminators: list[nn.Module]) -> None:
         """CycleGAN step: forward, one Adam step of both generators (``discriminators`` frozen) on
         ``generator_loss``, then one of the discriminators on ``discriminator_loss``."""
         self.forward()
         self.set_requires_grad(discriminators, False)
-        self.optimizer_G.zero_grad()
-        self.generator_loss().backward()
-        self.optimizer_G.step()
+        self.descend(self.optimizer_G, self.generator_loss)
         self.set_requires_grad(discriminators, True)
-        self.optimizer_D.zero_grad()
-        self.discriminator_loss().backward()
-        self.optimizer_D.step()
+        self.descend(self.optimizer_D, self.discriminator_loss)
 
     # --- shared behaviour -------------------------------------------------------------------------------
     @classmethod

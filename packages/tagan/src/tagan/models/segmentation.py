@@ -52,12 +52,13 @@ class SegmentationModel(BaseModel):
             self.seg_B = self.nets["S"](self.B)
         self.visuals.update(B=self.B, seg_B=self.seg_B, seg_GT=self.seg_GT)
 
-    def compute_losses(self) -> None:
+    def segmenter_loss(self) -> torch.Tensor:
         self.losses["S"] = self.criterionSEG(self.seg_GT, self.seg_B.float())
+        return self.losses["S"]
+
+    def compute_losses(self) -> None:
+        self.segmenter_loss()
 
     def optimize_parameters(self) -> None:
         self.forward()
-        self.compute_losses()
-        self.optimizer_S.zero_grad()
-        self.losses["S"].backward()
-        self.optimizer_S.step()
+        self.descend(self.optimizer_S, self.segmenter_loss)

@@ -129,9 +129,7 @@ class TaskAssistedGANModel(BaseModel):
 
     def optimize_parameters(self) -> None:
         self.update_discriminator_then_generator()
-        self.optimizer_S.zero_grad()
-        self.segmenter_loss().backward()
-        self.optimizer_S.step()
+        self.descend(self.optimizer_S, self.segmenter_loss)
 
 
 class AxonalRingsModel(TaskAssistedGANModel):
