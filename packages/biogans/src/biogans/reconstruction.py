@@ -67,12 +67,15 @@ def reconstruct_batch(
     n_red = int(nz * red_portion)
     red = z0[:, :n_red].clone().requires_grad_(True)
     green = z0[:, n_red:].clone()
-    _lbfgs(red, lambda: ((targets[:, 0] - generate(torch.cat([red, green], 1))[:, 0]) ** 2).mean(), steps, lr)
+
+    def channel_error(channel: int) -> torch.Tensor:
+        """Mean squared error of one channel for the current (red, green) latents."""
+        return ((targets[:, channel] - generate(torch.cat([red, green], 1))[:, channel]) ** 2).mean()
+
+    _lbfgs(red, lambda: channel_error(0), steps, lr)
     red = red.detach()
     green.requires_grad_(True)
-    _lbfgs(
-        green, lambda: ((targets[:, 1] - generate(torch.cat([red, green], 1))[:, 1]) ** 2).mean(), steps, lr
-    )
+    _lbfgs(green, lambda: channel_error(1), steps, lr)
     return z0, torch.cat([red, green.detach()], 1)
 
 

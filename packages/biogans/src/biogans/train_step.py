@@ -84,8 +84,7 @@ def train_iteration(
         if eps is not None and step >= len(eps):
             raise ValueError(f"eps has {len(eps)} tensors, fewer than the critic steps")
         D.zero_grad()
-        for parameter in D.parameters():
-            parameter.requires_grad_(True)
+        D.requires_grad_(True)
         if z_batches is not None:
             z = z_batches[step].to(real.device)
         else:
@@ -107,12 +106,10 @@ def train_iteration(
     if z_batches is not None and len(z_batches) != steps:
         raise ValueError(f"z_batches must hold one batch per critic step ({steps}), got {len(z_batches)}")
     G.zero_grad()
-    for parameter in D.parameters():
-        parameter.requires_grad_(False)
+    D.requires_grad_(False)
     with autocast(fake.device, precision):
         err_g = generator_loss(algorithm, D, fake)
     err_g.backward()
     optG.step()
-    for parameter in D.parameters():
-        parameter.requires_grad_(True)
+    D.requires_grad_(True)
     return float(err_d.detach()), float(err_g.detach())
