@@ -9,6 +9,7 @@ from collections import OrderedDict
 import pytest
 import tagan
 import torch
+from insilico_core.nn import UNetSkipConnectionBlock
 from tagan.networks import ResnetGenerator, UnetGenerator, init_weights, norm_layer_factory
 from tagan.unet_dendrites import UNet, load_unet_dendrites
 from torch import nn
@@ -157,20 +158,37 @@ def test_initialisation_statistics():
     assert torch.all(network.model[26].bias == 0)
 
 
-def test_unet_skip_uses_the_in_place_leaky_relu():
-    """The skip half of each inner concatenation is LeakyReLU(x), not x (the original's in-place quirk)."""
+def test_unet_equals_the_originals_in_place_skip():
+    """The original's first LeakyReLU of each level works in place, so inner levels concatenate LeakyReLU(x)
+    rather than x (the core block keeps x). Forcing the original's skip half with hooks changes neither the
+    output nor any gradient (train mode, batch statistics)."""
     torch.manual_seed(0)
     norm, bias = norm_layer_factory("batch")
-    network = UnetGenerator(1, 1, 5, ngf=4, norm_layer=norm, use_bias=bias).eval()
-    captured = {}
-    inner = network.model.model[1]
-    inner.register_forward_pre_hook(lambda module, args: captured.update(x=args[0].clone()))
-    inner.register_forward_hook(lambda module, args, output: captured.update(out=output.clone()))
-    with torch.no_grad():
-        network(torch.randn(1, 1, 32, 32))
-    skip = captured["out"][:, : captured["x"].shape[1]]
-    assert torch.allclose(skip, nn.functional.leaky_relu(captured["x"], 0.2))
-    assert not torch.allclose(skip, captured["x"])
+    network = UnetGenerator(1, 1, 5, ngf=4, norm_layer=norm, use_bias=bias)
+    x = torch.randn(2, 1, 32, 32)
+    weights = torch.randn(2, 1, 32, 32)
+
+    def output_and_gradients() -> list[torch.Tensor]:
+        network.zero_grad()
+        output = network(x)
+        (output * weights).sum().backward()
+        return [output.detach()] + [p.grad.clone() for p in network.parameters()]
+
+    plain = output_and_gradients()
+    negative_skips = []
+
+    def originals_skip(module, args, output):
+        skip = args[0]
+        negative_skips.append(bool((skip < 0).any()))
+        return torch.cat([nn.functional.leaky_relu(skip, 0.2), output[:, skip.shape[1] :]], 1)
+
+    inner = [m for m in network.modules() if isinstance(m, UNetSkipConnectionBlock) and not m.outermost]
+    for block in inner:
+        block.register_forward_hook(originals_skip)
+    quirk = output_and_gradients()
+    assert len(inner) == 4 and all(negative_skips)  # the hooks did change the concatenations
+    for a, b in zip(plain, quirk, strict=True):
+        assert torch.equal(a, b)
 
 
 def test_resnet_generator_shapes_and_range():

@@ -16,11 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-from insilico_core.nn import pix2pix_resnet_block
+from insilico_core.nn import UNetSkipConnectionBlock, pix2pix_resnet_block
 from torch import nn
 
 NormFactory = Callable[[int], nn.Module]
 
+# --netG / --netS architectures: a ResNet by its residual blocks, a U-Net by its stride-2 levels
+RESNET_BLOCKS = {"resnet_9blocks": 9, "resnet_6blocks": 6}
+UNET_DOWNSAMPLINGS = {"unet_32": 5, "unet_128": 7, "unet_256": 8}
 GENERATOR_NAMES = ("resnet_9blocks", "resnet_6blocks", "unet_256", "unet_128")
 SEGMENTER_NAMES = ("unet_32", "unet_128", "resnet_6blocks")
 DISCRIMINATOR_NAMES = ("basic", "n_layers", "pixel")
@@ -109,63 +112,15 @@ class ResnetGenerator(nn.Module):
         return self.model(x)
 
 
-class UnetSkipConnectionBlock(nn.Module):
-    """One level of the recursive U-Net: down (LeakyReLU 0.2, Conv4x4 s2, Norm), the inner submodule, up
-    (ReLU, ConvTranspose4x4 s2, Norm); non-outermost levels return ``cat([x, up(...)], 1)``.
-
-    The first LeakyReLU works in place, so the skip half of the concatenation is LeakyReLU(x), not x: a quirk
-    of the original the released weights were trained with, kept on purpose.
-    """
-
-    def __init__(
-        self,
-        outer_nc: int,
-        inner_nc: int,
-        input_nc: int | None = None,
-        submodule: nn.Module | None = None,
-        outermost: bool = False,
-        innermost: bool = False,
-        norm_layer: NormFactory | None = None,
-        use_bias: bool = False,
-        use_dropout: bool = False,
-    ):
-        super().__init__()
-        self.outermost = outermost
-        norm_layer = norm_layer or norm_layer_factory("batch")[0]
-        input_nc = outer_nc if input_nc is None else input_nc
-        downconv = nn.Conv2d(input_nc, inner_nc, kernel_size=4, stride=2, padding=1, bias=use_bias)
-        if outermost:
-            upconv = nn.ConvTranspose2d(inner_nc * 2, outer_nc, kernel_size=4, stride=2, padding=1)
-            layers = [downconv, submodule, nn.ReLU(True), upconv, nn.Tanh()]
-        elif innermost:
-            upconv = nn.ConvTranspose2d(inner_nc, outer_nc, kernel_size=4, stride=2, padding=1, bias=use_bias)
-            layers = [nn.LeakyReLU(0.2, True), downconv, nn.ReLU(True), upconv, norm_layer(outer_nc)]
-        else:
-            upconv = nn.ConvTranspose2d(
-                inner_nc * 2, outer_nc, kernel_size=4, stride=2, padding=1, bias=use_bias
-            )
-            layers = [
-                nn.LeakyReLU(0.2, True),
-                downconv,
-                norm_layer(inner_nc),
-                submodule,
-                nn.ReLU(True),
-                upconv,
-                norm_layer(outer_nc),
-            ]
-            if use_dropout:
-                layers.append(nn.Dropout(0.5))
-        self.model = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.outermost:
-            return self.model(x)
-        return torch.cat([x, self.model(x)], 1)
-
-
 class UnetGenerator(nn.Module):
-    """U-Net with ``num_downs`` stride-2 levels (unet_128: 7, unet_256: 8); H and W must be divisible by
-    ``2**num_downs``. Output ``(N, output_nc, H, W)`` in [-1, 1]."""
+    """U-Net with ``num_downs`` stride-2 levels (unet_128: 7, unet_256: 8) of the core pix2pix skip block
+    (keys ``model.model.1.model.3...``); H and W must be divisible by ``2**num_downs``. Output
+    ``(N, output_nc, H, W)`` in [-1, 1].
+
+    The original's first LeakyReLU of each level works in place, so the skip half it concatenates is
+    LeakyReLU(x); the core block keeps x, which changes no value or gradient (the concatenation feeds the
+    parent level's ReLU and ``relu(leaky_relu(x)) == relu(x)``), so the released weights give the same
+    outputs."""
 
     def __init__(
         self,
@@ -182,15 +137,15 @@ class UnetGenerator(nn.Module):
             raise ValueError(f"a U-Net needs at least 5 downsamplings, got num_downs={num_downs}")
         norm_layer = norm_layer or norm_layer_factory("batch")[0]
         common = {"norm_layer": norm_layer, "use_bias": use_bias}
-        block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, innermost=True, **common)
+        block = UNetSkipConnectionBlock(ngf * 8, ngf * 8, innermost=True, **common)
         for _ in range(num_downs - 5):
-            block = UnetSkipConnectionBlock(
+            block = UNetSkipConnectionBlock(
                 ngf * 8, ngf * 8, submodule=block, use_dropout=use_dropout, **common
             )
-        block = UnetSkipConnectionBlock(ngf * 4, ngf * 8, submodule=block, **common)
-        block = UnetSkipConnectionBlock(ngf * 2, ngf * 4, submodule=block, **common)
-        block = UnetSkipConnectionBlock(ngf, ngf * 2, submodule=block, **common)
-        self.model = UnetSkipConnectionBlock(
+        block = UNetSkipConnectionBlock(ngf * 4, ngf * 8, submodule=block, **common)
+        block = UNetSkipConnectionBlock(ngf * 2, ngf * 4, submodule=block, **common)
+        block = UNetSkipConnectionBlock(ngf, ngf * 2, submodule=block, **common)
+        self.model = UNetSkipConnectionBlock(
             output_nc, ngf, input_nc=input_nc, submodule=block, outermost=True, **common
         )
 
@@ -286,6 +241,27 @@ def init_weights(net: nn.Module, init_type: str = "normal", init_gain: float = 0
     net.apply(initialise)
 
 
+def image_network(
+    architecture: str,
+    input_nc: int,
+    output_nc: int,
+    filters: int,
+    norm_layer: NormFactory,
+    use_bias: bool,
+    use_dropout: bool,
+    segmentor: bool,
+) -> nn.Module:
+    """The ResNet (``RESNET_BLOCKS``) or U-Net (``UNET_DOWNSAMPLINGS``) named ``architecture``, not yet
+    initialised; ``segmentor`` builds ResNet blocks without a dropout entry (the task network's layout)."""
+    if architecture in RESNET_BLOCKS:
+        n_blocks = RESNET_BLOCKS[architecture]
+        return ResnetGenerator(
+            input_nc, output_nc, filters, norm_layer, use_bias, use_dropout, n_blocks, segmentor
+        )
+    num_downs = UNET_DOWNSAMPLINGS[architecture]
+    return UnetGenerator(input_nc, output_nc, num_downs, filters, norm_layer, use_bias, use_dropout)
+
+
 def define_G(
     input_nc: int,
     output_nc: int,
@@ -298,16 +274,9 @@ def define_G(
 ) -> nn.Module:
     """Generator for ``--netG`` (resnet_9blocks | resnet_6blocks | unet_256 | unet_128), initialised."""
     norm_layer, use_bias = norm_layer_factory(norm)
-    if netG in ("resnet_9blocks", "resnet_6blocks"):
-        n_blocks = 9 if netG == "resnet_9blocks" else 6
-        net: nn.Module = ResnetGenerator(
-            input_nc, output_nc, ngf, norm_layer, use_bias, use_dropout, n_blocks
-        )
-    elif netG in ("unet_128", "unet_256"):
-        num_downs = 7 if netG == "unet_128" else 8
-        net = UnetGenerator(input_nc, output_nc, num_downs, ngf, norm_layer, use_bias, use_dropout)
-    else:
+    if netG not in GENERATOR_NAMES:
         raise ValueError(f"--netG {netG!r} is not a generator; expected one of {', '.join(GENERATOR_NAMES)}")
+    net = image_network(netG, input_nc, output_nc, ngf, norm_layer, use_bias, use_dropout, segmentor=False)
     init_weights(net, init_type, init_gain)
     return net
 
@@ -324,13 +293,9 @@ def define_S(
     """Task (segmentation) network for ``--netS`` (unet_32 | unet_128 | resnet_6blocks), never with dropout;
     every TA-GAN model passes ``--ngf`` as ``nsf``."""
     norm_layer, use_bias = norm_layer_factory(norm)
-    if netS in ("unet_32", "unet_128"):
-        num_downs = 5 if netS == "unet_32" else 7
-        net: nn.Module = UnetGenerator(input_nc, output_nc, num_downs, nsf, norm_layer, use_bias, False)
-    elif netS == "resnet_6blocks":
-        net = ResnetGenerator(input_nc, output_nc, nsf, norm_layer, use_bias, False, 6, segmentor=True)
-    else:
+    if netS not in SEGMENTER_NAMES:
         raise ValueError(f"--netS {netS!r} is not a segmenter; expected one of {', '.join(SEGMENTER_NAMES)}")
+    net = image_network(netS, input_nc, output_nc, nsf, norm_layer, use_bias, False, segmentor=True)
     init_weights(net, init_type, init_gain)
     return net
 
