@@ -107,23 +107,26 @@ def _block_channels(state_dict: dict[str, torch.Tensor], prefix: str) -> tuple[i
     return weight.shape[1], weight.shape[0]
 
 
+def _blocks_channels(state_dict: dict[str, torch.Tensor], prefix: str) -> list[tuple[int, int]]:
+    """(in, out) channels of the blocks ``<prefix>.0``, ``<prefix>.1``, ... up to the first index that holds
+    neither a residual (``main_mapping``) nor a non-local (``theta``) block."""
+    channels: list[tuple[int, int]] = []
+    while (
+        f"{prefix}.{len(channels)}.main_mapping.0.weight" in state_dict
+        or f"{prefix}.{len(channels)}.theta.weight" in state_dict
+    ):
+        channels.append(_block_channels(state_dict, f"{prefix}.{len(channels)}"))
+    return channels
+
+
 def discriminator_config_from_state_dict(state_dict: dict[str, torch.Tensor]) -> tuple[dict[str, Any], int]:
     """(config, input planes) implied by an unwrapped discriminator state dict; planes 6 = BF + GFP."""
     if "encoder_blocks.0.main_mapping.0.weight" not in state_dict:
         raise ValueError(
             "not a Multi-StyleGAN discriminator state dict: missing 'encoder_blocks.0.main_mapping.0.weight'"
         )
-    encoder, decoder = [], []
-    while (
-        f"encoder_blocks.{len(encoder)}.main_mapping.0.weight" in state_dict
-        or f"encoder_blocks.{len(encoder)}.theta.weight" in state_dict
-    ):
-        encoder.append(_block_channels(state_dict, f"encoder_blocks.{len(encoder)}"))
-    while (
-        f"decoder_blocks.{len(decoder)}.main_mapping.0.weight" in state_dict
-        or f"decoder_blocks.{len(decoder)}.theta.weight" in state_dict
-    ):
-        decoder.append(_block_channels(state_dict, f"decoder_blocks.{len(decoder)}"))
+    encoder = _blocks_channels(state_dict, "encoder_blocks")
+    decoder = _blocks_channels(state_dict, "decoder_blocks")
     planes = encoder[0][0]
     # The mini-batch standard deviation adds one input channel to the last two encoder blocks
     encoder = [(3, encoder[0][1])] + [
