@@ -75,6 +75,13 @@ def run(options: argparse.Namespace) -> None:
     def loader(data, shuffle: bool):
         return make_loader(data, options.batch_size, shuffle, options.num_workers, options.random_seed)
 
+    def fixed_noise() -> torch.Tensor:
+        """``--fixed_noise_file``, else a new batch (grouped by shared red z for separable models)."""
+        if options.fixed_noise_file:
+            return load_fixed_noise(options.fixed_noise_file, options.nz).to(device)
+        separable = options.model_type in SEPARABLE_TYPES
+        return make_fixed_noise(options.batch_size, options.nz, options.red_portion, separable, device)
+
     train_data = test_data = None
     if mode not in ("reconstruction", "reconstruction-separable"):
         train_data = dataset(options.dataroot, True)
@@ -109,12 +116,10 @@ def run(options: argparse.Namespace) -> None:
         options.red_portion,
         options.n_extra_layers,
     )
-    if options.netG:
-        print("Loading netG from", options.netG)
-        load_weights_into(G, options.netG, "netG")
-    if options.netD:
-        print("Loading netD from", options.netD)
-        load_weights_into(D, options.netD, "netD")
+    for name, network, path in (("netG", G, options.netG), ("netD", D, options.netD)):
+        if path:
+            print(f"Loading {name} from", path)
+            load_weights_into(network, path, name)
     G, D = G.to(device), D.to(device)
     if options.channels_last:
         G, D = to_channels_last(G), to_channels_last(D)
@@ -123,13 +128,7 @@ def run(options: argparse.Namespace) -> None:
         G = MultiChannelAsConditional(n_classes, G)
 
     if mode == "train":
-        separable = options.model_type in SEPARABLE_TYPES
-        if options.fixed_noise_file:
-            fixed_noise = load_fixed_noise(options.fixed_noise_file, options.nz).to(device)
-        else:
-            fixed_noise = make_fixed_noise(
-                options.batch_size, options.nz, options.red_portion, separable, device
-            )
+        noise = fixed_noise()
         optD, optG = make_optimizers(
             G, D, options.optimizer, options.lrD, options.lrG, options.beta1, options.beta2
         )
@@ -150,7 +149,7 @@ def run(options: argparse.Namespace) -> None:
             options.precision,
             options.resume,
         )
-        train(G, D, optG, optD, stream, fixed_noise, config, class_names)
+        train(G, D, optG, optD, stream, noise, config, class_names)
         return
 
     c2st_options = {
@@ -169,14 +168,9 @@ def run(options: argparse.Namespace) -> None:
         options.model_type, options.GAN_algorithm, image_size, options.ndf, n_classes, options.n_extra_layers
     )
     if mode == "eval-gen-vs-real":
-        if options.fixed_noise_file:
-            noise = load_fixed_noise(options.fixed_noise_file, options.nz).to(device)
-        else:
-            separable = options.model_type in SEPARABLE_TYPES
-            noise = make_fixed_noise(options.batch_size, options.nz, options.red_portion, separable, device)
         G.eval()
         with torch.no_grad():
-            save_sample_grids(G(noise), experiment / options.prefix_fake_samples, class_names)
+            save_sample_grids(G(fixed_noise()), experiment / options.prefix_fake_samples, class_names)
         result = c2st_generated_vs_real(
             G,
             classifier,
