@@ -1,4 +1,5 @@
-"""The fused filtered_lrelu kernel (impl='cpu') against the PyTorch composition (impl='ref').
+"""The fused filtered_lrelu kernels (impl='cpu', and 'cuda' where a GPU is present) against the PyTorch
+composition (impl='ref').
 
 Values over a seeded grid of geometries (up/down 1, 2, 4; StyleGAN3's Kaiser-windowed low-pass filters and
 a 2-D jinc filter as StyleGAN3-R's radial ones; symmetric, asymmetric and cropping padding; slope; clamp;
@@ -45,6 +46,15 @@ def jinc(taps: int, up: int) -> torch.Tensor:
     return torch.as_tensor(f / f.sum(), dtype=torch.float32)
 
 
+def require(backend: str) -> torch.device:
+    """The device of ``backend``; skips the test where that backend cannot run."""
+    if backend == "cuda" and not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    if _build.kernels(backend) is None:
+        pytest.skip(f"{backend} backend unavailable: {_build.backend_status(backend).reason}")
+    return torch.device(backend)
+
+
 def make_filter(kind: str, taps: int, factor: int) -> torch.Tensor | None:
     if kind == "none":
         return None
@@ -86,14 +96,18 @@ def call(x, fu, fd, b, up, down, padding, impl, **act):
 @pytest.mark.parametrize("geometry", GEOMETRIES, ids=lambda g: f"up{g[0]}-down{g[1]}-{g[2][0]}{g[2][1]}")
 @pytest.mark.parametrize("act", range(len(ACTIVATIONS)))
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-def test_forward_matches_reference(geometry, act, dtype):
+@pytest.mark.parametrize("backend", ["cpu", "cuda"])
+def test_forward_matches_reference(geometry, act, dtype, backend):
+    device = require(backend)
     up, down, (ku, tu), (kd, td), padding = geometry
     g = torch.Generator().manual_seed(up * 100 + down * 10 + act)
-    x = torch.randn([2, 3, 9, 11], generator=g, dtype=dtype)
-    b = torch.randn([3], generator=g, dtype=dtype)
-    fu, fd = make_filter(ku, tu, up), make_filter(kd, td, down)
+    x = torch.randn([2, 3, 9, 11], generator=g, dtype=dtype).to(device)
+    b = torch.randn([3], generator=g, dtype=dtype).to(device)
+    fu, fd = (
+        f.to(device) if f is not None else None for f in (make_filter(ku, tu, up), make_filter(kd, td, down))
+    )
     ref = call(x, fu, fd, b, up, down, padding, "ref", **ACTIVATIONS[act])
-    out = call(x, fu, fd, b, up, down, padding, "cpu", **ACTIVATIONS[act])
+    out = call(x, fu, fd, b, up, down, padding, backend, **ACTIVATIONS[act])
     assert out.shape == ref.shape and out.dtype == dtype
     tol = 1e-10 if dtype == torch.float64 else 1e-5
     torch.testing.assert_close(out, ref, rtol=tol, atol=tol)
@@ -139,40 +153,48 @@ GRAD_CASES = [
 
 
 @pytest.mark.parametrize("case", GRAD_CASES, ids=lambda c: f"up{c[0]}-down{c[1]}-{c[2][0]}")
-def test_gradcheck_float64(case):
+@pytest.mark.parametrize("backend", ["cpu", "cuda"])
+def test_gradcheck_float64(case, backend):
+    device = require(backend)
     up, down, (ku, tu), (kd, td), padding, act = case
     g = torch.Generator().manual_seed(up + 7 * down)
-    x = torch.randn([1, 2, 6, 7], generator=g, dtype=torch.float64, requires_grad=True)
-    b = torch.randn([2], generator=g, dtype=torch.float64, requires_grad=True)
-    fu, fd = make_filter(ku, tu, up), make_filter(kd, td, down)
+    x = torch.randn([1, 2, 6, 7], generator=g, dtype=torch.float64).to(device).requires_grad_()
+    b = torch.randn([2], generator=g, dtype=torch.float64).to(device).requires_grad_()
+    fu, fd = (
+        f.to(device) if f is not None else None for f in (make_filter(ku, tu, up), make_filter(kd, td, down))
+    )
 
     def fn(x, b):
-        return filtered_lrelu(x, fu, fd, b, up=up, down=down, padding=padding, impl="cpu", **act)
+        return filtered_lrelu(x, fu, fd, b, up=up, down=down, padding=padding, impl=backend, **act)
 
     assert torch.autograd.gradcheck(fn, (x, b))
     assert torch.autograd.gradgradcheck(fn, (x, b))
 
 
 @pytest.mark.parametrize("case", GRAD_CASES, ids=lambda c: f"up{c[0]}-down{c[1]}-{c[2][0]}")
-def test_gradients_match_reference(case):
+@pytest.mark.parametrize("backend", ["cpu", "cuda"])
+def test_gradients_match_reference(case, backend):
     """First and second derivatives of a non-linear loss, float32, against autograd through the reference."""
+    device = require(backend)
     up, down, (ku, tu), (kd, td), padding, act = case
     g = torch.Generator().manual_seed(11 * up + down)
-    x0 = torch.randn([2, 3, 8, 9], generator=g)
-    b0 = torch.randn([3], generator=g)
+    x0 = torch.randn([2, 3, 8, 9], generator=g).to(device)
+    b0 = torch.randn([3], generator=g).to(device)
     v = None
-    fu, fd = make_filter(ku, tu, up), make_filter(kd, td, down)
+    fu, fd = (
+        f.to(device) if f is not None else None for f in (make_filter(ku, tu, up), make_filter(kd, td, down))
+    )
     results = {}
-    for impl in ("ref", "cpu"):
+    for impl in ("ref", backend):
         x, b = x0.clone().requires_grad_(), b0.clone().requires_grad_()
         y = filtered_lrelu(x, fu, fd, b, up=up, down=down, padding=padding, impl=impl, **act)
         if v is None:
-            v = torch.randn(y.shape, generator=g)
+            v = torch.randn(y.shape, generator=g).to(device)
         dx, db = torch.autograd.grad((y.square() * v).sum(), (x, b), create_graph=True)
         (ddx,) = torch.autograd.grad(dx.square().sum() + db.sum(), x)
         results[impl] = (y, dx, db, ddx)
     # float32 sums of many terms: 1e-5 of the scale
-    for ref, out in zip(results["ref"], results["cpu"], strict=True):
+    for ref, out in zip(results["ref"], results[backend], strict=True):
         torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5 * ref.abs().max().item())
 
 

@@ -1,12 +1,14 @@
 // filtered_lrelu on the CPU, fused: per plane, the intermediate (upsampled) image is produced one row at a time,
 // activated, and folded straight into the output rows it contributes to, so it never exists in full (only its
-// sign bytes, when the backward pass needs them). Both FIR stages are polyphase (cpu_polyphase.h). Planes run
-// in parallel (ATen's OpenMP thread pool).
+// sign bytes, when the backward pass needs them). The up stage is polyphase (cpu_polyphase.h); the down stage
+// reads each intermediate row split into its `down` phases, so all its taps are contiguous multiply-adds.
+// Planes run in parallel (ATen's OpenMP thread pool).
 //
-// Per plane: (1) the up stage's horizontal pass over every input row (separable fu; a 2-D fu keeps a margined
-// copy of the plane instead); (2) per intermediate row my, the vertical pass of the up stage, the activation
-// (or the sign mask of the derivative), the horizontal pass of the down stage, and multiply-adds of that row
-// into every output row whose down filter covers my.
+// Per plane: (1) the up stage's horizontal pass over every input row into [in_h, mid_w] (1/up of the
+// intermediate; a 2-D fu keeps a margined copy of the plane instead); (2) per intermediate row my, the vertical
+// pass of the up stage, the activation (or the sign mask of the derivative), the horizontal pass of the down
+// stage, and multiply-adds of that row into every output row whose down filter covers my. A row that no output
+// reads is skipped, and its sign bytes mark it clamped (no gradient).
 #include <ATen/Parallel.h>
 #include <c10/util/BFloat16.h>
 

@@ -53,7 +53,8 @@ struct Upfirdn2dArgs {
 //   up stage:   add b (mode 0 and 1), upsample by `up` (zero insertion), pad by up_pad_{x,y}0 before (the far
 //               side follows from mid_w, mid_h), cross-correlate with the weights of fu, times filter_gain;
 //   activation: mode 0, 1: v = clamp(lrelu(gain * v, slope)); mode 1 also writes the sign byte of each
-//               intermediate sample (bit 0: gain * v <= 0, the slope applied; bit 1: clamped);
+//               intermediate sample (bit 0: gain * v <= 0, the slope applied; bit 1: clamped; a kernel may
+//               also set bit 1 on samples that no output reads, whose derivative is zero either way);
 //               mode 2 (the linear map of the derivative): v = gain * v * (bit 0 ? slope : 1) * (bit 1 ? 0 : 1)
 //               with the sign bytes read from `signs`;
 //   down stage: pad by down_pad_{x,y}0 before, cross-correlate with the weights of fd, keep every down-th sample.
