@@ -79,8 +79,12 @@ class TrainConfig:
     resume: bool = False
 
 
-def _resume_state(G, D, optG, optD, iteration: int) -> dict[str, Any]:
-    return {
+def _save_checkpoints(G, D, optG, optD, experiment: Path, manager: CheckpointManager, iteration: int) -> None:
+    """The authors' ``netG_iter_<i>.pth`` / ``netD_iter_<i>.pth`` and our resumable ``resume_<i>.pt``
+    (networks, optimisers, iteration, RNG states)."""
+    export_original_checkpoint(G, experiment / f"netG_iter_{iteration}.pth")
+    export_original_checkpoint(D, experiment / f"netD_iter_{iteration}.pth")
+    state: dict[str, Any] = {
         "netG": G.state_dict(),
         "netD": D.state_dict(),
         "optimizerG": optG.state_dict(),
@@ -88,6 +92,7 @@ def _resume_state(G, D, optG, optD, iteration: int) -> dict[str, Any]:
         "meta": {"package": "biogans", "iteration": iteration},
         "rng": capture_rng_state(),
     }
+    manager.save(iteration, state)
 
 
 def train(
@@ -151,16 +156,12 @@ def train(
             config.save_iter is not None and done % config.save_iter == 0
         ) or done in CHECKPOINT_ITERATIONS
         if save:
-            export_original_checkpoint(G, experiment / f"netG_iter_{done}.pth")
-            export_original_checkpoint(D, experiment / f"netD_iter_{done}.pth")
-            manager.save(done, _resume_state(G, D, optG, optD, done))
+            _save_checkpoints(G, D, optG, optD, experiment, manager, done)
         if save or done % config.image_iter == 0:
             _save_samples(G, real_stream.last, fixed_noise, experiment, config, class_names, done)
     _save_samples(G, real_stream.last, fixed_noise, experiment, config, class_names, config.num_iter)
     if config.save_iter is not None:
-        export_original_checkpoint(G, experiment / f"netG_iter_{config.num_iter}.pth")
-        export_original_checkpoint(D, experiment / f"netD_iter_{config.num_iter}.pth")
-        manager.save(config.num_iter, _resume_state(G, D, optG, optD, config.num_iter))
+        _save_checkpoints(G, D, optG, optD, experiment, manager, config.num_iter)
     return config.num_iter
 
 
