@@ -59,6 +59,14 @@ def class_folders(root: str | Path) -> list[str]:
     return classes
 
 
+def class_image_files(folder: Path) -> list[Path]:
+    """:func:`list_images` of one class folder; ValueError names the folder when it holds none."""
+    files = list_images(folder)
+    if not files:
+        raise ValueError(f"class folder {folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+    return files
+
+
 def class_samples(root: str | Path) -> tuple[list[str], list[tuple[Path, int]]]:
     """(sorted class names, [(image path, class index)]) of ``<root>/<class>/**/<image>``; ValueError names an
     empty class folder."""
@@ -66,10 +74,7 @@ def class_samples(root: str | Path) -> tuple[list[str], list[tuple[Path, int]]]:
     classes = class_folders(root)
     samples: list[tuple[Path, int]] = []
     for index, name in enumerate(classes):
-        files = list_images(root / name)
-        if not files:
-            raise ValueError(f"class folder {root / name} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-        samples += [(f, index) for f in files]
+        samples += [(f, index) for f in class_image_files(root / name)]
     return classes, samples
 
 
@@ -216,10 +221,7 @@ class _SingleClassDataset(FolderCachedDataset):
     """The images directly inside one class folder, as a one-class dataset (label 0)."""
 
     def _find_samples(self) -> tuple[list[str], list[tuple[Path, int]]]:
-        files = list_images(self.root)
-        if not files:
-            raise ValueError(f"class folder {self.root} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-        return [self.root.name], [(f, 0) for f in files]
+        return [self.root.name], [(f, 0) for f in class_image_files(self.root)]
 
 
 class CompositeNeighbourDataset(FolderCachedDataset):
