@@ -71,6 +71,12 @@ def _normalize_per_frame(frames: torch.Tensor) -> torch.Tensor:
     return ((flat - low) / span).reshape(frames.shape)
 
 
+def _normalize_fluorescence(frames: torch.Tensor, minimum: float, maximum: float) -> torch.Tensor:
+    """The original's fluorescence scaling to [0, 1]: ``clamp(clamp(x - min, 0) / max, max=1)`` (divisor
+    max, not max - min)."""
+    return ((frames - minimum).clamp(min=0.0) / maximum).clamp(max=1.0)
+
+
 class TFLMDatasetGAN(Dataset):
     """Time-lapse fluorescence microscopy sequences of trapped yeast (original constructor and samples).
 
@@ -224,9 +230,9 @@ class TFLMDatasetGAN(Dataset):
         images = torch.stack(images.split(self.sequence_length, dim=0), dim=0)
         images[0] = _normalize_per_frame(images[0])
         if not self.no_gfp:
-            images[1] = ((images[1] - self.gfp_min).clamp(min=0.0) / self.gfp_max).clamp(max=1.0)
+            images[1] = _normalize_fluorescence(images[1], self.gfp_min, self.gfp_max)
         if not self.no_rfp and not self.no_gfp:
-            images[2] = ((images[2] - self.rfp_min).clamp(min=0.0) / self.rfp_max).clamp(max=1.0)
+            images[2] = _normalize_fluorescence(images[2], self.rfp_min, self.rfp_max)
         return images.flip(dims=(-2,)) if self.flip else images
 
 
