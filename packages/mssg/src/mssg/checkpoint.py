@@ -152,7 +152,7 @@ def _build(
     return module
 
 
-def build_augment_pipe(
+def restore_augment_pipe(
     init_kwargs: dict[str, Any], state_dict: dict[str, torch.Tensor], init_args: tuple = ()
 ) -> AugmentPipe:
     """Our AugmentPipe from a snapshot's constructor arguments and tensors (``p``, ``Hz_geom``, ``Hz_fbank``).
@@ -182,7 +182,7 @@ def _augment_pipe_from_record(value: Any) -> AugmentPipe | None:
             f"augment_pipe is a {getattr(value, 'class_name', type(value).__name__)}, expected a persistent "
             "AugmentPipe"
         )
-    return build_augment_pipe(dict(value.init_kwargs), dict(value.state_dict()), tuple(value.init_args))
+    return restore_augment_pipe(dict(value.init_kwargs), dict(value.state_dict()), tuple(value.init_args))
 
 
 def _check_c_dim(networks: dict[str, nn.Module], c_dim: int | None, path: Path) -> None:
@@ -260,7 +260,7 @@ def _load_own(path: Path) -> dict[str, Any]:
         )
     aug = payload.get("augment_pipe")
     result["augment_pipe"] = (
-        None if aug is None else build_augment_pipe(aug["init_kwargs"], aug["state_dict"])
+        None if aug is None else restore_augment_pipe(aug["init_kwargs"], aug["state_dict"])
     )
     result["training_set_kwargs"] = payload.get("training_set_kwargs")
     result["meta"] = payload.get("meta", {})
