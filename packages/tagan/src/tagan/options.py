@@ -21,6 +21,9 @@ from tagan.data.modes import DATASET_MODES, resolve_dataset_mode
 from tagan.models import find_model_class
 
 PRECISIONS = ("fp32", "bf16", "fp16")
+# help of the original flags that change nothing here
+UNUSED = "unused (kept for command-line compatibility)"
+VISDOM_UNSUPPORTED = "unused: visdom display is not supported"
 
 
 def add_base_options(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +48,7 @@ def add_base_options(parser: argparse.ArgumentParser) -> None:
     add("--output_nc", type=int, default=1, help="# of output image channels")
     add("--ngf", type=int, default=64, help="# of generator filters in the last conv layer (also S filters)")
     add("--ndf", type=int, default=64, help="# of discriminator filters in the first conv layer")
-    add("--nsf", type=int, default=16, help="unused (kept for command-line compatibility)")
+    add("--nsf", type=int, default=16, help=UNUSED)
     add("--netD", type=str, default="basic", help="discriminator: basic | n_layers | pixel")
     add(
         "--netG",
@@ -56,12 +59,12 @@ def add_base_options(parser: argparse.ArgumentParser) -> None:
     add("--netS", type=str, default="unet_16", help="task network: unet_32 | unet_128 | resnet_6blocks")
     add("--n_layers_D", type=int, default=3, help="only used if netD==n_layers")
     add("--norm", type=str, default="instance", help="instance | batch | none")
-    add("--nl", type=str, default="relu", help="unused (kept for command-line compatibility)")
-    add("--nz", type=int, default=8, help="unused (kept for command-line compatibility)")
+    add("--nl", type=str, default="relu", help=UNUSED)
+    add("--nz", type=int, default=8, help=UNUSED)
     add("--init_type", type=str, default="normal", help="normal | xavier | kaiming | orthogonal")
     add("--init_gain", type=float, default=0.02, help="scaling factor for normal, xavier and orthogonal")
     add("--no_dropout", action="store_true", help="no dropout in the generator's ResNet blocks")
-    add("--upsample", type=str, default="basic", help="unused (kept for command-line compatibility)")
+    add("--upsample", type=str, default="basic", help=UNUSED)
     add(
         "--dataset_mode",
         type=str,
@@ -83,8 +86,8 @@ def add_base_options(parser: argparse.ArgumentParser) -> None:
     )
     add("--no_flip", action="store_true", help="no random flips")
     add("--display_winsize", type=int, default=256, help="image width in the HTML pages")
-    add("--psf", type=int, default=None, help="unused (kept for command-line compatibility)")
-    add("--bicubic", type=int, default=None, help="unused (kept for command-line compatibility)")
+    add("--psf", type=int, default=None, help=UNUSED)
+    add("--bicubic", type=int, default=None, help=UNUSED)
     add(
         "--epoch",
         type=str,
@@ -94,7 +97,7 @@ def add_base_options(parser: argparse.ArgumentParser) -> None:
     add("--load_iter", type=int, default=0, help="if > 0, load the iter_<load_iter> checkpoints")
     add("--verbose", action="store_true", help="print the network architectures")
     add("--suffix", default="", type=str, help="name += '_' + suffix.format(**options), e.g. {model}_{netG}")
-    add("--where_add", type=str, default="all", help="unused (kept for command-line compatibility)")
+    add("--where_add", type=str, default="all", help=UNUSED)
     add("--seed", type=int, default=None, help="seed python, numpy and torch RNGs (default: not seeded)")
     add(
         "--keep_bit_depth",
@@ -120,18 +123,13 @@ def add_base_options(parser: argparse.ArgumentParser) -> None:
 def add_train_options(parser: argparse.ArgumentParser) -> None:
     """Training-only options (the original train_options.py)."""
     add = parser.add_argument
-    add("--display_freq", type=int, default=400, help="unused (kept for command-line compatibility)")
-    add("--display_ncols", type=int, default=4, help="unused: visdom display is not supported")
-    add("--display_id", type=int, default=-1, help="unused: visdom display is not supported")
-    add(
-        "--display_server",
-        type=str,
-        default="http://localhost",
-        help="unused: visdom display is not supported",
-    )
-    add("--display_env", type=str, default="main", help="unused: visdom display is not supported")
-    add("--display_port", type=int, default=8097, help="unused: visdom display is not supported")
-    add("--update_html_freq", type=int, default=1000, help="unused (kept for command-line compatibility)")
+    add("--display_freq", type=int, default=400, help=UNUSED)
+    add("--display_ncols", type=int, default=4, help=VISDOM_UNSUPPORTED)
+    add("--display_id", type=int, default=-1, help=VISDOM_UNSUPPORTED)
+    add("--display_server", type=str, default="http://localhost", help=VISDOM_UNSUPPORTED)
+    add("--display_env", type=str, default="main", help=VISDOM_UNSUPPORTED)
+    add("--display_port", type=int, default=8097, help=VISDOM_UNSUPPORTED)
+    add("--update_html_freq", type=int, default=1000, help=UNUSED)
     add("--print_freq", type=int, default=100, help="print and log losses every print_freq training samples")
     add(
         "--no_html", action="store_true", help="do not save training visuals to <checkpoints_dir>/<name>/web/"
@@ -170,7 +168,7 @@ def add_train_options(parser: argparse.ArgumentParser) -> None:
 def add_test_options(parser: argparse.ArgumentParser) -> None:
     """Test-only options (the original test_options.py); --num_gens defined once for every model."""
     add = parser.add_argument
-    add("--ntest", type=int, default=math.inf, help="unused (kept for command-line compatibility)")
+    add("--ntest", type=int, default=math.inf, help=UNUSED)
     add("--results_dir", type=str, default="./results/", help="results are saved here")
     add("--aspect_ratio", type=float, default=1.0, help="resize saved images to width*aspect_ratio (bicubic)")
     add("--phase", type=str, default="test", help="train, valid, test, or a folder name such as 20201130_cs4")

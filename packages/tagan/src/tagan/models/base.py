@@ -191,6 +191,10 @@ class BaseModel(ABC):
         self.optimizers.append(optimizer)
         return optimizer
 
+    def oriented(self, a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(a, b)`` as the models' (A, B) images, swapped with ``--direction BtoA``."""
+        return (b, a) if self.opt.direction == "BtoA" else (a, b)
+
     def to_device(self, tensor: torch.Tensor) -> torch.Tensor:
         tensor = tensor.to(self.device)
         if self.opt.channels_last and tensor.dim() == 4:

@@ -159,8 +159,7 @@ class CycleGANModel(CycleConsistentModel):
             a, b, paths = data["F"], data["L"], data["F_paths"]
         else:
             a, b, paths = data["confocal"], data["STED"], data["image_paths"]
-        if self.opt.direction == "BtoA":
-            a, b = b, a
+        a, b = self.oriented(a, b)
         self.real["A"], self.real["B"] = self.to_device(a), self.to_device(b)
         self.image_paths = list(paths)
 

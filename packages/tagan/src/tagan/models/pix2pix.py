@@ -48,9 +48,7 @@ class Pix2PixModel(BaseModel):
             self.optimizer_D = self.adam(self.nets["D"])
 
     def set_input(self, data: dict) -> None:
-        a, b = data["confocal"], data["STED"]
-        if self.opt.direction == "BtoA":
-            a, b = b, a
+        a, b = self.oriented(data["confocal"], data["STED"])
         self.real_A, self.real_B = self.to_device(a), self.to_device(b)
         self.image_paths = list(data["image_paths"])
 

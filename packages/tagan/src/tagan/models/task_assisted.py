@@ -79,8 +79,7 @@ class TaskAssistedGANModel(BaseModel):
     # --- data -------------------------------------------------------------------------------------------
     def read_pair(self, data: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """(input, target) tensors of a batch."""
-        a, b = data["confocal"], data["STED"]
-        return (b, a) if self.opt.direction == "BtoA" else (a, b)
+        return self.oriented(data["confocal"], data["STED"])
 
     def read_segmentation(self, data: dict) -> torch.Tensor:
         return data["seg_GT"]
