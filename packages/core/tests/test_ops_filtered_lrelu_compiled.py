@@ -25,8 +25,9 @@ if _build.kernels("cpu") is None:
 
 
 def lowpass(taps: int, up: int) -> torch.Tensor:
-    """StyleGAN3's separable up/down filter: a Kaiser-windowed sinc low-pass at the temporary sampling rate
-    (cutoff at half the original rate, transition band as wide as the cutoff), normalised by setup_filter."""
+    """StyleGAN3's separable up/down filter: a Kaiser-windowed sinc low-pass designed at the temporary
+    sampling rate ``2 * up`` (cutoff at the original rate's Nyquist frequency 0.5, transition band 0.5 wide),
+    normalised to unit sum as setup_filter does."""
     fs = 2.0 * up
     f = signal.firwin(numtaps=taps, cutoff=0.5, width=0.5, fs=fs) if taps > 1 else np.ones(1)
     return torch.as_tensor(f / f.sum(), dtype=torch.float32)
