@@ -22,13 +22,16 @@ def test_bilinear_resample_matches_interpolate_values_and_gradients(shape, scale
     torch.testing.assert_close(grad_got, grad_expected, rtol=0, atol=1e-12)
 
 
-def test_bilinear_resample_float32_and_channels_last_are_within_rounding():
+def test_bilinear_resample_float32_within_rounding_other_layouts_and_sizes_exact():
     torch.manual_seed(1)
     x = torch.randn(2, 16, 8, 8)
     expected = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
     torch.testing.assert_close(bilinear_resample(x, 2.0), expected, rtol=0, atol=1e-6)
     channels_last = bilinear_resample(x.contiguous(memory_format=torch.channels_last), 2.0)
     assert torch.equal(channels_last, expected)  # that layout goes to PyTorch's kernel
+    large = torch.randn(1, 2, 64, 64)  # beyond the matrices' break-even size: PyTorch's kernel too
+    expected = F.interpolate(large, scale_factor=2.0, mode="bilinear", align_corners=False)
+    assert torch.equal(bilinear_resample(large, 2.0), expected)
 
 
 def test_average_pool_is_bit_identical_to_avg_pool2d_to_second_order():

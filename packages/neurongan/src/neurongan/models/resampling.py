@@ -1,11 +1,12 @@
 """The progressive networks' resampling steps, computed the fast way on CPU with the same values.
 
 * :func:`bilinear_resample` — bilinear resampling with ``align_corners=False`` (the original's
-  ``Interpolate``): for an NCHW-contiguous tensor it is done as two small matrix products, one per axis, with
-  PyTorch's own interpolation weights (``F.interpolate`` applied to an identity matrix), because PyTorch's
-  CPU kernel converts NCHW tensors to channels-last and back on every call and its backward is slower still.
-  Same linear map as ``F.interpolate(x, scale_factor=s, mode='bilinear', align_corners=False)``; the sums
-  are rounded in a different order (differences of one float32 ulp).
+  ``Interpolate``): for a small NCHW-contiguous tensor on the CPU it is done as two small matrix products,
+  one per axis, with PyTorch's own interpolation weights (``F.interpolate`` applied to an identity matrix),
+  because PyTorch's CPU kernel converts NCHW tensors to channels-last and back on every call and its
+  backward is slower still (3x at 16-32 px, forward and backward). The dense matrices cost ``size``
+  multiply-adds per output, so from 64 px inputs on, and for other layouts and devices, ``F.interpolate``
+  runs. Same linear map either way; the sums are rounded in a different order (one float32 ulp).
 * :func:`average_pool_2x2` — 2x2 average pooling (the discriminator's ``AvgPool2d(2)``, which also equals
   bilinear resampling by 0.5) as four strided adds: bit-identical to ``F.avg_pool2d(x, 2)``, about twice as
   fast forward and backward, and differentiable to any order (the gradient penalty differentiates the
@@ -20,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+MATRIX_MAX_SIZE = 32  # largest input side resampled by matrix products (measured crossover: 32-64 px)
+
 
 @functools.lru_cache(maxsize=64)
 def interpolation_matrix(
@@ -33,13 +36,10 @@ def interpolation_matrix(
 
 
 def bilinear_resample(x: torch.Tensor, scale_factor: float) -> torch.Tensor:
-    """``x [N, C, H, W]`` -> ``[N, C, floor(H s), floor(W s)]``, bilinear with ``align_corners=False``.
-
-    Other memory layouts (channels-last) go to ``F.interpolate``, whose kernel is fast for them.
-    """
-    if not x.is_contiguous():
-        return F.interpolate(x, scale_factor=scale_factor, mode="bilinear", align_corners=False)
+    """``x [N, C, H, W]`` -> ``[N, C, floor(H s), floor(W s)]``, bilinear with ``align_corners=False``."""
     height, width = x.shape[-2:]
+    if x.device.type != "cpu" or not x.is_contiguous() or max(height, width) > MATRIX_MAX_SIZE:
+        return F.interpolate(x, scale_factor=scale_factor, mode="bilinear", align_corners=False)
     rows = interpolation_matrix(height, scale_factor, x.dtype, x.device)
     columns = interpolation_matrix(width, scale_factor, x.dtype, x.device)
     return rows @ (x @ columns.t())
