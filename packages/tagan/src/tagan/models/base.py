@@ -41,6 +41,16 @@ def add_task_loss_weights(
     return parser
 
 
+def binarize_rings_and_fibers(
+    segmentation: torch.Tensor, ring_threshold: float, fiber_threshold: float
+) -> torch.Tensor:
+    """Threshold a rings / fibers segmentation ``(N, 2, H, W)`` in place: channel 0 becomes 1.0 where above
+    ``ring_threshold`` (else 0.0), channel 1 where above ``fiber_threshold``. Returns the same tensor."""
+    segmentation[:, 0] = (segmentation[:, 0] > ring_threshold).float()
+    segmentation[:, 1] = (segmentation[:, 1] > fiber_threshold).float()
+    return segmentation
+
+
 class BaseModel(ABC):
     model_name = "base"
     loss_names: tuple[str, ...] = ()

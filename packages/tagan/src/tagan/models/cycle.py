@@ -16,6 +16,7 @@ import argparse
 import torch
 from torch import nn
 
+from tagan.models.base import binarize_rings_and_fibers
 from tagan.models.cycle_gan import CycleConsistentModel
 from tagan.unet_dendrites import load_unet_dendrites
 
@@ -76,10 +77,9 @@ class CycleModel(CycleConsistentModel):
         real_F = self.real["F"]
         real_F -= real_F.min()
         real_F /= 0.8 * (real_F.max() - real_F.min())
-        seg_F = self.segmenter(real_F).detach()
-        seg_F[:, 0] = (seg_F[:, 0] > RING_THRESHOLD).float()
-        seg_F[:, 1] = (seg_F[:, 1] > FIBER_THRESHOLD).float()
-        self.seg_F = seg_F
+        self.seg_F = binarize_rings_and_fibers(
+            self.segmenter(real_F).detach(), RING_THRESHOLD, FIBER_THRESHOLD
+        )
         self.seg_rec_F = self.segmenter(self.rec["F"].float())
         self.visuals.update(self.cycle_visuals(), seg_F=self.seg_F, seg_rec_F=self.seg_rec_F)
 

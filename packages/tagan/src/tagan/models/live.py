@@ -16,6 +16,7 @@ import argparse
 
 import torch
 
+from tagan.models.base import binarize_rings_and_fibers
 from tagan.models.task_assisted import TaskAssistedGANModel
 
 RING_THRESHOLD = 0.07 * 2 - 1  # S outputs are in [-1, 1]
@@ -95,9 +96,7 @@ class LiveModel(TaskAssistedGANModel):
                 self.fakeSTED = G(self.input)
                 self.seg_fakeSTED = S(self.fakeSTED)
                 seg_STED = S(self.STED).detach().float()
-            seg_STED[:, 0] = (seg_STED[:, 0] > RING_THRESHOLD).float()
-            seg_STED[:, 1] = (seg_STED[:, 1] > FIBER_THRESHOLD).float()
-            self.seg_STED = seg_STED
+            self.seg_STED = binarize_rings_and_fibers(seg_STED, RING_THRESHOLD, FIBER_THRESHOLD)
             self.visuals.update(fakeSTED=self.fakeSTED, seg_STED=self.seg_STED)
             return
         rows, cols = segmentation_window(*self.STED.shape[2:])
