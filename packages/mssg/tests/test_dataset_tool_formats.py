@@ -73,6 +73,17 @@ def test_morpho_mnist_idx_source_pads_digits_and_reads_idx1_labels(tmp_path):
     written = np.asarray(Image.open(tmp_path / "out/valset" / labels[0][0]))
     np.testing.assert_array_equal(written, np.pad(digits[first], 2))
 
+    # the original's command line names the idx file itself: same split, same images and labels
+    idx_file = tmp_path / "train-images-idx3-ubyte.gz"
+    assert convert_dataset(idx_file, tmp_path / "out2", "mnist-thickness-intensity-slant", None, "val") == 2
+    assert (tmp_path / "out2/valset/dataset.json").read_text() == (
+        tmp_path / "out/valset/dataset.json"
+    ).read_text()
+    with pytest.raises(ValueError, match="--which_dataset test reads t10k-images-idx3-ubyte.gz"):
+        convert_dataset(idx_file, tmp_path / "out3", "mnist-thickness-intensity-slant", None, "test")
+    with pytest.raises(ValueError, match="a file source must be"):
+        convert_dataset(tmp_path / "train-morpho.csv", tmp_path / "out3", "mnist", None, "train")
+
 
 def test_split_source_json_writes_every_row_for_test(tmp_path):
     rows = []

@@ -155,6 +155,8 @@ def convert_dataset(
     """Write one split of ``source`` under ``dest``; returns the number of images written."""
     if which_dataset not in SPLIT_FOLDERS:
         raise ValueError(f"--which_dataset must be train, val or test, got {which_dataset!r}")
+    if source.is_file():
+        source, source_type = _idx_file_source(source, which_dataset, source_type)
     if source_type is None:
         source_type = infer_source_type(source, annotation_path)
         click.echo(f"--source_type not given: using {source_type!r} (from --source / --annotation_path)")
@@ -195,6 +197,24 @@ def convert_dataset(
     return len(labels)
 
 
+def _idx_file_source(path: Path, which_dataset: str, source_type: str | None) -> tuple[Path, str]:
+    """The original's ``--source train-images-idx3-ubyte.gz`` (or ``t10k-...`` for test): its folder, as
+    the ``mnist`` source type reads it. Any other file is refused."""
+    expected = "t10k-images-idx3-ubyte.gz" if which_dataset == "test" else "train-images-idx3-ubyte.gz"
+    if path.name not in ("train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz"):
+        raise ValueError(
+            f"--source {path}: a file source must be Morpho-MNIST's train-/t10k-images-idx3-ubyte.gz; "
+            "give the folder for the other sources"
+        )
+    if path.name != expected:
+        raise ValueError(f"--source {path}: --which_dataset {which_dataset} reads {expected}")
+    if source_type not in (None, "mnist"):
+        raise ValueError(
+            f"--source {path}: an idx file is a Morpho-MNIST source, not --source_type {source_type}"
+        )
+    return path.parent, "mnist"
+
+
 def _parse_resolution(value: str | None) -> tuple[int, int] | None:
     if value is None:
         return None
@@ -208,7 +228,12 @@ def _parse_resolution(value: str | None) -> tuple[int, int] | None:
 
 
 @click.command()
-@click.option("--source", required=True, type=click.Path(exists=True, file_okay=False), help="Input folder")
+@click.option(
+    "--source",
+    required=True,
+    type=click.Path(exists=True),
+    help="Input folder (or Morpho-MNIST's train-/t10k-images-idx3-ubyte.gz, as the original)",
+)
 @click.option("--dest", required=True, type=click.Path(), help="Output dataset ROOT folder (or .zip)")
 @click.option("--dataset_name", default="adni", show_default=True, help="Data name (file suffix, CSV splits)")
 @click.option(
