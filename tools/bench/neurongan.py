@@ -6,10 +6,12 @@
    as the original's loop).
 
 Variants: ``original`` replays the original code's arithmetic on the same weights (every equalized layer
-multiplies its full-size *input* by the He constant; PixelNorm divides by sqrt(mean(x^2) + eps)) and, in the
-iteration, its order of work (graphs recorded for detached generator passes, critic parameter gradients
-computed in the generator step, a per-tensor Adam). Ours (fused Adam): ``fp32`` (float32, contiguous),
-``channels_last`` (NHWC), ``bf16`` (bfloat16 autocast) and ``bf16+cl``. Ratios are ``original`` time /
+multiplies its full-size *input* by the He constant; PixelNorm divides by sqrt(mean(x^2) + eps); PyTorch's
+bilinear and average-pooling kernels; fromRGB before pooling) and, in the iteration, its order of work (a
+graph recorded for each detached generator pass, separate generator and critic passes per batch, critic
+parameter gradients computed in the generator step, a per-tensor Adam). Ours is ``neurongan.train``'s
+iteration (see the package README's speed notes): ``fp32`` (float32, contiguous), ``channels_last`` (NHWC),
+``bf16`` (bfloat16 autocast) and ``bf16+cl``. Ratios are ``original`` time /
 variant time; the issue's target is >= 1.5x. bfloat16 pays off on GPUs and on CPUs with native bf16
 (AVX-512 BF16 / AMX); on AVX2-only CPUs it is emulated and much slower, so those variants are skipped there
 unless ``--bf16``. On a machine shared by many processes pass ``--threads`` to avoid OpenMP
