@@ -82,7 +82,7 @@ class _LinearIntoGradBuffer(torch.autograd.Function):
 
     Autograd would return that gradient as a new tensor on every backward. For the generator's 64 MB first
     weight, the C allocator maps such a tensor fresh from the kernel each step (and unmaps it when
-    ``zero_grad`` drops it), so writing it page-faults 16 000 times, which costs as much again as the matrix
+    ``zero_grad`` drops it), so writing it page-faults 16 000 times, which costs about twice the matrix
     product. Here the product goes into the layer's kept buffer, which becomes ``weight.grad`` when that is
     ``None``; an existing ``weight.grad`` is added to in place (``addmm_``), as autograd's accumulation
     does. Same values either way. The gradient reaches ``weight.grad`` only: ``torch.autograd.grad`` with
