@@ -39,6 +39,18 @@ def test_float32_features_give_the_float64_covariance_to_float32_precision():
     assert np.abs(covariance - expected).max() < 1e-5 * np.abs(expected).max()
 
 
+def test_float32_centring_on_a_rounded_mean_is_corrected_exactly():
+    # features near 1e6 (float32 step 1/16): the float32 mean is off by up to 1/32 in each column, which
+    # would add rows * d d^T (up to ~1e-3 of the unit variances) without the rank-one correction; the
+    # float32 product of 64 rows itself is good to ~1e-6
+    rng = np.random.default_rng(2)
+    x = (rng.normal(size=(64, 8)) + 1e6).astype(np.float32)
+    moments = RunningMoments()
+    moments.update(torch.from_numpy(x))
+    expected = np.cov(x.astype(np.float64), rowvar=False)
+    assert np.abs(moments.covariance().numpy() - expected).max() < 2e-5
+
+
 def test_buffered_rows_count_and_survive_a_reused_caller_buffer():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(50, 6))
