@@ -36,7 +36,7 @@ def _np_mbstd(x: np.ndarray, group_size: int | None, num_channels: int, clamp: b
     for j in range(n):
         members = [j + k * n for k in range(g)]
         for f in range(num_channels):
-            block = x[members, f * cf: (f + 1) * cf]
+            block = x[members, f * cf : (f + 1) * cf]
             var = block.var(axis=0)  # biased, over the group
             std = np.sqrt(np.maximum(var, 1e-8)) if clamp else np.sqrt(var + 1e-8)
             stats[members, f] = std.mean()
@@ -117,8 +117,15 @@ def test_noise_injection_names_and_formula():
 def test_mapping_network_keys_match_stylegan2_ada():
     net = MappingNetwork(z_dim=8, c_dim=3, w_dim=6, num_ws=4, num_layers=3)
     assert list(net.state_dict()) == [
-        "w_avg", "embed.weight", "embed.bias", "fc0.weight", "fc0.bias", "fc1.weight", "fc1.bias",
-        "fc2.weight", "fc2.bias",
+        "w_avg",
+        "embed.weight",
+        "embed.bias",
+        "fc0.weight",
+        "fc0.bias",
+        "fc1.weight",
+        "fc1.bias",
+        "fc2.weight",
+        "fc2.bias",
     ]
     assert net.fc0.weight.shape == (6, 14) and net.embed.weight.shape == (6, 3)
     assert "w_avg" not in MappingNetwork(8, 0, 6, num_ws=None).state_dict()
@@ -164,6 +171,18 @@ def test_mapping_truncation_and_w_avg_tracking():
         before = net.w_avg.clone()
         net(z)  # no update without update_emas
         torch.testing.assert_close(net.w_avg, before)
+
+
+def test_mapping_under_bf16_autocast_tracks_a_float32_w_avg_and_truncates():
+    net = MappingNetwork(z_dim=8, c_dim=2, w_dim=8, num_ws=3, num_layers=2, w_avg_beta=0.5)
+    z, c = torch.randn(4, 8), torch.randn(4, 2)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        w = net(z, c, update_emas=True)
+        assert w.dtype == torch.bfloat16 and net.w_avg.dtype == torch.float32
+        torch.testing.assert_close(net.w_avg, 0.5 * w[:, 0].float().mean(dim=0))
+        truncated = net(z, c, truncation_psi=0.5, truncation_cutoff=2)
+    expected = net.w_avg + 0.5 * (w.float() - net.w_avg)
+    torch.testing.assert_close(truncated[:, :2].float(), expected[:, :2], atol=2e-2, rtol=2e-2)
 
 
 def test_mapping_network_validates_inputs():

@@ -108,7 +108,8 @@ class MappingNetwork(nn.Module):
             x = getattr(self, f"fc{idx}")(x)
 
         if update_emas and self.w_avg_beta is not None and hasattr(self, "w_avg"):
-            self.w_avg.copy_(x.detach().mean(dim=0).lerp(self.w_avg, self.w_avg_beta))
+            # w_avg stays float32 when autocast makes the layers' outputs bfloat16 / float16
+            self.w_avg.copy_(x.detach().to(self.w_avg.dtype).mean(dim=0).lerp(self.w_avg, self.w_avg_beta))
 
         if self.num_ws is not None:
             x = x.unsqueeze(1).repeat([1, self.num_ws, 1])
@@ -116,10 +117,11 @@ class MappingNetwork(nn.Module):
         if truncation_psi != 1:
             if not hasattr(self, "w_avg"):
                 raise ValueError("truncation needs w_avg: build MappingNetwork with num_ws and w_avg_beta")
+            w_avg = self.w_avg.to(x.dtype)
             if self.num_ws is None or truncation_cutoff is None:
-                x = self.w_avg.lerp(x, truncation_psi)
+                x = w_avg.lerp(x, truncation_psi)
             else:
-                head = self.w_avg.lerp(x[:, :truncation_cutoff], truncation_psi)
+                head = w_avg.lerp(x[:, :truncation_cutoff], truncation_psi)
                 x = torch.cat([head, x[:, truncation_cutoff:]], dim=1)
         return x
 
