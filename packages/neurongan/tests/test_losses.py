@@ -10,8 +10,10 @@ import torch
 from neurongan import sample_latent
 from neurongan.losses import (
     critic_loss,
+    d_wasserstein_loss,
     g_wasserstein_loss,
     gradient_penalty,
+    interpolated_gradient_penalty,
     similarity_loss,
     wasserstein_critic_loss,
 )
@@ -72,15 +74,15 @@ def test_gradient_penalty_by_hand():
     w = [3.0, 0.0, 4.0, 0.0]  # ||w|| = 5 -> every sample's penalty is (5 - 1)^2
     real = torch.randn(3, 1, 2, 2)
     fake = G(torch.randn(3, 2)).detach()
-    assert gradient_penalty(LinearCritic(w), real, fake, lam=10.0).item() == pytest.approx(160.0)
+    assert interpolated_gradient_penalty(LinearCritic(w), real, fake, lam=10.0).item() == pytest.approx(160.0)
     # quadratic critic: gradient = x_hat = t x + (1 - t) G(z)
     t = torch.tensor([0.0, 0.5, 1.0]).view(3, 1, 1, 1)
     x_hat = t * real + (1 - t) * fake
     expected = sum((math.sqrt(float(x_hat[i].square().sum())) - 1) ** 2 for i in range(3)) / 3
-    got = gradient_penalty(QuadraticCritic(), real, fake, t=t, lam=2.0)
+    got = interpolated_gradient_penalty(QuadraticCritic(), real, fake, t=t, lam=2.0)
     assert got.item() == pytest.approx(2.0 * expected, rel=1e-5)
-    assert gradient_penalty(QuadraticCritic(), real, fake, t=t, lam=0.0).item() == 0.0
-    flat_t = gradient_penalty(QuadraticCritic(), real, fake, t=t.flatten(), lam=2.0)
+    assert interpolated_gradient_penalty(QuadraticCritic(), real, fake, t=t, lam=0.0).item() == 0.0
+    flat_t = interpolated_gradient_penalty(QuadraticCritic(), real, fake, t=t.flatten(), lam=2.0)
     assert flat_t.item() == got.item()
 
 
@@ -90,15 +92,30 @@ def test_critic_loss_adds_the_penalty_at_the_second_latents():
     z, z_interp, t = torch.randn(3, 2), torch.randn(3, 2), torch.rand(3)
     parts = critic_loss(G, D, real, z=z, z_interp=z_interp, t=t, drift_epsilon=1e-3, lam=2.0)
     wasserstein, score_real, score_fake = wasserstein_critic_loss(D, real, G(z).detach(), 1e-3)
-    penalty = gradient_penalty(D, real, G(z_interp).detach(), t=t, lam=2.0)
+    penalty = interpolated_gradient_penalty(D, real, G(z_interp).detach(), t=t, lam=2.0)
     assert parts.penalty.item() == pytest.approx(penalty.item(), rel=1e-6)
     assert parts.loss.item() == pytest.approx((wasserstein + penalty).item(), rel=1e-6)
     assert (parts.score_real.item(), parts.score_fake.item()) == (score_real.item(), score_fake.item())
 
 
+def test_separate_terms_draw_as_the_original_and_equal_the_critic_step():
+    G, D = LinearGenerator(), QuadraticCritic()
+    real = torch.randn(3, 1, 2, 2)
+    torch.manual_seed(5)
+    z1, z2, t = sample_latent(3, 2), sample_latent(3, 2), torch.rand(3, 1, 1, 1)
+    torch.manual_seed(5)
+    loss, score_real, score_fake = d_wasserstein_loss(G, D, real, drift_epsilon=1e-3)
+    penalty = gradient_penalty(G, D, real, lam=2.0)  # draws z2, then t
+    parts = critic_loss(G, D, real, z=z1, z_interp=z2, t=t, drift_epsilon=1e-3, lam=2.0)
+    assert (score_real.item(), score_fake.item()) == (parts.score_real.item(), parts.score_fake.item())
+    assert penalty.item() == pytest.approx(parts.penalty.item(), rel=1e-6)
+    assert (loss + penalty).item() == pytest.approx(parts.loss.item(), rel=1e-6)
+    assert gradient_penalty(G, D, real, z=z2, t=t, lam=0.0).item() == 0.0
+
+
 def test_gradient_penalty_trains_the_critic():
     G, D = LinearGenerator(), LinearCritic([3.0, 0.0, 4.0, 0.0])
-    gradient_penalty(D, torch.randn(2, 1, 2, 2), G(torch.randn(2, 2)).detach()).backward()
+    interpolated_gradient_penalty(D, torch.randn(2, 1, 2, 2), G(torch.randn(2, 2)).detach()).backward()
     # d/dw 10 (||w|| - 1)^2 = 20 (||w|| - 1) w / ||w|| = 16 w
     torch.testing.assert_close(D.w.grad.flatten(), 16 * torch.tensor([3.0, 0.0, 4.0, 0.0]))
 

@@ -4,8 +4,9 @@
 :func:`critic_loss` (one critic step) and :func:`g_wasserstein_loss` (the generator step) take the latents
 and interpolation weights explicitly; when they are ``None`` they are drawn as the original does, from
 torch's global generator in the order z1 (critic loss), z2 then t (gradient penalty), z3 (generator loss).
-:func:`wasserstein_critic_loss` and :func:`gradient_penalty` are its two terms, on given images. All scores
-are at the networks' current resolution and fade.
+:func:`wasserstein_critic_loss` and :func:`interpolated_gradient_penalty` are its two terms on given images;
+:func:`d_wasserstein_loss` and :func:`gradient_penalty` are the same two terms drawing their generated images
+from G (the separate calls of the original). All scores are at the networks' current resolution and fade.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def wasserstein_critic_loss(
     return loss, score_real, score_fake
 
 
-def gradient_penalty(
+def interpolated_gradient_penalty(
     D: DiscriminatorPG,
     real: torch.Tensor,
     fake: torch.Tensor,
@@ -96,7 +97,7 @@ def critic_loss(
     lam: float = 10.0,
 ) -> CriticLoss:
     """One critic step's objective: :func:`wasserstein_critic_loss` on ``G(z)`` plus
-    :func:`gradient_penalty` between ``real`` and ``G(z_interp)``.
+    :func:`interpolated_gradient_penalty` between ``real`` and ``G(z_interp)``.
 
     ``z``, ``z_interp``: ``[B, latent_dim]``; ``t``: ``[B]`` or ``[B, 1, 1, 1]``. Missing ones are drawn in
     the original's order z, z_interp, t (the latter two only when ``lam > 0``, as the original). Both fake
@@ -115,8 +116,46 @@ def critic_loss(
         with torch.no_grad():
             fake = G(z)
     loss, score_real, score_fake = wasserstein_critic_loss(D, real, fake, drift_epsilon)
-    penalty = gradient_penalty(D, real, fake_interp, t, lam) if lam > 0 else torch.zeros((), device=device)
+    penalty = (
+        interpolated_gradient_penalty(D, real, fake_interp, t, lam)
+        if lam > 0
+        else torch.zeros((), device=device)
+    )
     return CriticLoss(loss + penalty, score_real, score_fake, penalty)
+
+
+def _generated(G: GeneratorPG, z: torch.Tensor | None, batch: int, device: torch.device) -> torch.Tensor:
+    """``G(z)`` without an autograd graph (the original's ``G(z).detach()``); ``z`` drawn when None."""
+    z = _latents(G, z, batch, device)
+    with torch.no_grad():
+        return G(z)
+
+
+def d_wasserstein_loss(
+    G: GeneratorPG,
+    D: DiscriminatorPG,
+    real: torch.Tensor,
+    z: torch.Tensor | None = None,
+    drift_epsilon: float = 1e-3,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The critic loss term alone on ``G(z)`` (``z`` ``[B, latent_dim]``, drawn when None): returns
+    ``(loss, mean D(x), mean D(G(z)))`` as :func:`wasserstein_critic_loss`."""
+    return wasserstein_critic_loss(D, real, _generated(G, z, real.shape[0], real.device), drift_epsilon)
+
+
+def gradient_penalty(
+    G: GeneratorPG,
+    D: DiscriminatorPG,
+    real: torch.Tensor,
+    z: torch.Tensor | None = None,
+    t: torch.Tensor | None = None,
+    lam: float = 10.0,
+) -> torch.Tensor:
+    """The gradient penalty term alone between ``real`` and ``G(z)`` (``z`` drawn when None, then ``t``, as
+    the original): :func:`interpolated_gradient_penalty`. ``lam <= 0`` returns 0 and draws nothing."""
+    if lam <= 0:
+        return torch.zeros((), device=real.device)
+    return interpolated_gradient_penalty(D, real, _generated(G, z, real.shape[0], real.device), t, lam)
 
 
 def g_wasserstein_loss(
