@@ -1,12 +1,13 @@
 """Metrics speed: ratios of variants measured in one process (interleaved, warmed up, medians).
 
 1. FID from two sets of feature vectors (default 10,000 x 2048, float32 as feature networks return them):
-   ours      ``RunningMoments`` fed batches of 500 (as during extraction: float64 centring per 4096-row chunk,
-             float32 block-triangular Gram products, float64 accumulation), then the Fréchet distance with
-             the Cholesky congruence and eigenvalues (``insilico_core.metrics``)
+   ours      ``RunningMoments`` fed batches of 500 (as during extraction; 8192-row chunks centred in float32
+             on the float64 mean with an exact rank-one correction, float32 block-triangular Gram products,
+             float64 accumulation), then the Fréchet distance with the Cholesky congruence and eigenvalues
+             (``insilico_core.metrics``)
    ours64    the same on the features converted to float64 (float64 products: the accuracy reference)
    scipy     numpy ``cov`` and pytorch-fid's formula with ``scipy.linalg.sqrtm`` (Multi-StyleGAN's code)
-   Both statistics and distance times are printed; the issue's target is FID < 2 s for 10k x 2048. scipy's
+   Both statistics and distance times are printed; our goal is FID < 2 s for 10k x 2048. scipy's
    sqrtm at 2048 dims takes about a minute here, so it is timed ``--baseline-repeats`` times (default 1).
    On a machine shared by many processes, ``--threads 1`` avoids OpenMP oversubscription.
 2. Feature extraction: the TF-FID Inception-v3 (random weights) streamed over synthetic 64 x 64 grey images
