@@ -5,14 +5,7 @@ import torch
 from insilico_core.metrics import c2st
 from torch import nn
 
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    """Tiny networks run faster on one thread than on two contended ones."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 def tiny_classifier():

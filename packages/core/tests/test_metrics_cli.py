@@ -22,14 +22,7 @@ from insilico_core.metrics.cli import metrics, weights
 from insilico_core.metrics.image_folders import clip_sources, read_clips
 from PIL import Image
 
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    """Inception on a few tiny images runs faster on one thread than on two contended ones."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 @pytest.fixture

@@ -36,12 +36,7 @@ FIRE_MODULES = {
 }
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 def torchvision_squeezenet1_1_state(seed: int) -> dict[str, torch.Tensor]:

@@ -21,13 +21,7 @@ from insilico_core.metrics import (
     normalize_per_sample,
 )
 
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 def randomized_state(module: torch.nn.Module, seed: int) -> dict[str, torch.Tensor]:

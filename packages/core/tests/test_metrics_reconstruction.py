@@ -8,13 +8,7 @@ from insilico_core.metrics import gaussian_nll, nearest_neighbour_distance, reco
 from insilico_core.metrics.reconstruction import rmse01
 from torch import nn
 
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 class LinearGenerator(nn.Module):

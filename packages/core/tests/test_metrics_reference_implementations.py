@@ -11,13 +11,7 @@ import pytest
 import torch
 from insilico_core.metrics import LPIPS, InceptionV3
 
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 
 def randomize_batch_norm_statistics(module):

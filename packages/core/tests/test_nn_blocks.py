@@ -31,12 +31,21 @@ def test_self_attention_keys_match_multistylegan_nonlocal_block():
     block = SelfAttention2d(256, 384)
     shapes = {k: tuple(v.shape) for k, v in block.state_dict().items()}
     assert shapes == {
-        "gamma": (), "theta.weight": (48, 256, 1, 1), "phi.weight": (48, 256, 1, 1),
-        "g.weight": (192, 256, 1, 1), "o.weight": (384, 192, 1, 1),
+        "gamma": (),
+        "theta.weight": (48, 256, 1, 1),
+        "phi.weight": (48, 256, 1, 1),
+        "g.weight": (192, 256, 1, 1),
+        "o.weight": (384, 192, 1, 1),
         "residual_mapping.weight": (384, 256, 1, 1),
     }
-    assert list(shapes) == ["gamma", "theta.weight", "phi.weight", "g.weight", "o.weight",
-                            "residual_mapping.weight"]  # Multi-StyleGAN's NonLocalBlock order
+    assert list(shapes) == [
+        "gamma",
+        "theta.weight",
+        "phi.weight",
+        "g.weight",
+        "o.weight",
+        "residual_mapping.weight",
+    ]  # Multi-StyleGAN's NonLocalBlock order
     assert "residual_mapping.weight" not in SelfAttention2d(16, 16).state_dict()
 
 
@@ -84,8 +93,9 @@ def test_self_attention_matches_numpy_reference():
     x = torch.randn(2, 16, 6, 4)
     got = block(x)
     assert got.shape == (2, 24, 6, 4)
-    np.testing.assert_allclose(got.detach().numpy(), _np_attention(block, x.double().numpy()), rtol=1e-4,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        got.detach().numpy(), _np_attention(block, x.double().numpy()), rtol=1e-4, atol=1e-5
+    )
 
 
 def test_self_attention_is_equivariant_to_batch_permutation_and_checks_sizes():
@@ -105,15 +115,24 @@ def test_self_attention_is_equivariant_to_batch_permutation_and_checks_sizes():
 def test_pix2pix_resnet_block_keys_follow_tagan_indices():
     generator_block = pix2pix_resnet_block(8, dropout=0.0)
     assert [k for k in generator_block.state_dict() if k.endswith("weight")] == [
-        "conv_block.1.weight", "conv_block.2.weight", "conv_block.6.weight", "conv_block.7.weight"
+        "conv_block.1.weight",
+        "conv_block.2.weight",
+        "conv_block.6.weight",
+        "conv_block.7.weight",
     ]
     segmenter_block = pix2pix_resnet_block(8)
     assert [k for k in segmenter_block.state_dict() if k.endswith("weight")] == [
-        "conv_block.1.weight", "conv_block.2.weight", "conv_block.5.weight", "conv_block.6.weight"
+        "conv_block.1.weight",
+        "conv_block.2.weight",
+        "conv_block.5.weight",
+        "conv_block.6.weight",
     ]
     zero = pix2pix_resnet_block(8, padding_type="zero", norm_layer=lambda c: nn.Identity(), use_bias=True)
     assert [k for k in zero.state_dict()] == [
-        "conv_block.0.weight", "conv_block.0.bias", "conv_block.3.weight", "conv_block.3.bias"
+        "conv_block.0.weight",
+        "conv_block.0.bias",
+        "conv_block.3.weight",
+        "conv_block.3.bias",
     ]
 
 
@@ -141,8 +160,10 @@ def test_pix2pix_resnet_block_formula_with_reflection_padding():
 def test_equalized_resnet_block_keys_match_multistylegan_discriminator():
     block = equalized_resnet_block(384, 768, minibatch_std=True)
     assert {k: tuple(v.shape) for k, v in block.state_dict().items()} == {
-        "main_mapping.0.weight": (768, 385, 3, 3), "main_mapping.1.bias": (768,),
-        "main_mapping.2.weight": (768, 768, 3, 3), "main_mapping.3.bias": (768,),
+        "main_mapping.0.weight": (768, 385, 3, 3),
+        "main_mapping.1.bias": (768,),
+        "main_mapping.2.weight": (768, 768, 3, 3),
+        "main_mapping.3.bias": (768,),
         "residual_mapping.weight": (768, 384, 1, 1),
     }
 
@@ -159,8 +180,11 @@ def test_equalized_resnet_block_formula_and_batch_equivariance():
         return torch.where(v >= 0, v, 0.2 * v)
 
     def conv(layer, v):
-        return torch.nn.functional.conv2d(v, layer.weight * math.sqrt(2) / math.sqrt(layer.weight[0].numel()),
-                                          padding=layer.weight.shape[-1] // 2)
+        return torch.nn.functional.conv2d(
+            v,
+            layer.weight * math.sqrt(2) / math.sqrt(layer.weight[0].numel()),
+            padding=layer.weight.shape[-1] // 2,
+        )
 
     main = lrelu(conv(conv1, lrelu(conv(conv0, h), act0.bias)), act1.bias)
     want = (main + conv(block.residual_mapping, x)) / math.sqrt(2)
@@ -187,7 +211,9 @@ def test_center_crop_and_concat_skip():
 
 def test_unet_decoder_block_keys_and_shape():
     block = UNetDecoderBlock(
-        nn.ConvTranspose2d(8, 4, 2, stride=2), nn.Conv2d(8, 4, 3, padding=1), up_name="expand",
+        nn.ConvTranspose2d(8, 4, 2, stride=2),
+        nn.Conv2d(8, 4, 3, padding=1),
+        up_name="expand",
         block_name="conv",
     )
     assert list(block.state_dict()) == ["expand.weight", "expand.bias", "conv.weight", "conv.bias"]
@@ -205,11 +231,23 @@ class _OriginalUnetLevel(nn.Module):
         if outermost:
             model = [down, sub, nn.ReLU(True), nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1), nn.Tanh()]
         elif innermost:
-            model = [nn.LeakyReLU(0.2, True), down, nn.ReLU(True),
-                     nn.ConvTranspose2d(inner, outer, 4, 2, 1, bias=False), nn.BatchNorm2d(outer)]
+            model = [
+                nn.LeakyReLU(0.2, True),
+                down,
+                nn.ReLU(True),
+                nn.ConvTranspose2d(inner, outer, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(outer),
+            ]
         else:
-            model = [nn.LeakyReLU(0.2, True), down, nn.BatchNorm2d(inner), sub, nn.ReLU(True),
-                     nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1, bias=False), nn.BatchNorm2d(outer)]
+            model = [
+                nn.LeakyReLU(0.2, True),
+                down,
+                nn.BatchNorm2d(inner),
+                sub,
+                nn.ReLU(True),
+                nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(outer),
+            ]
         self.model = nn.Sequential(*model)
 
     def forward(self, x):

@@ -84,8 +84,13 @@ def test_scale_one_lrelu_is_expressible():
 
 def _np_correlate(x: np.ndarray, w: np.ndarray, pad: int, stride: int) -> np.ndarray:
     x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    out = [[sum(scipy.signal.correlate2d(s[i], w[o, i], mode="valid") for i in range(w.shape[1]))
-            for o in range(w.shape[0])] for s in x]
+    out = [
+        [
+            sum(scipy.signal.correlate2d(s[i], w[o, i], mode="valid") for i in range(w.shape[1]))
+            for o in range(w.shape[0])
+        ]
+        for s in x
+    ]
     return np.asarray(out)[:, :, ::stride, ::stride]
 
 
@@ -137,8 +142,9 @@ def test_conv_output_gain_scales_activation_and_clamp():
     base = ops.bias_act(
         torch.nn.functional.conv2d(x, layer.weight * layer.weight_gain, padding=1), layer.bias, act="lrelu"
     )
-    torch.testing.assert_close(layer(x, output_gain=math.sqrt(0.5)),
-                               (base * math.sqrt(0.5)).clamp(-math.sqrt(0.5), math.sqrt(0.5)))
+    torch.testing.assert_close(
+        layer(x, output_gain=math.sqrt(0.5)), (base * math.sqrt(0.5)).clamp(-math.sqrt(0.5), math.sqrt(0.5))
+    )
 
 
 def test_conv_bad_arguments_raise():
@@ -160,8 +166,10 @@ def test_conv_up2_matches_zero_insertion_fir_then_true_convolution():
     f = np.outer([1, 3, 3, 1], [1, 3, 3, 1]) / 16.0
     blurred = np.asarray([[scipy.signal.convolve2d(p, f, mode="valid") for p in s] for s in padded])
     w = layer.weight.detach().numpy() / math.sqrt(18)
-    want = [[sum(scipy.signal.convolve2d(s[i], w[o, i], mode="valid") for i in range(2)) for o in range(3)]
-            for s in blurred]
+    want = [
+        [sum(scipy.signal.convolve2d(s[i], w[o, i], mode="valid") for i in range(2)) for o in range(3)]
+        for s in blurred
+    ]
     got = layer(x)
     assert got.shape == (1, 3, 10, 10)
     np.testing.assert_allclose(got.detach().numpy(), np.asarray(want), rtol=1e-4, atol=1e-5)

@@ -31,7 +31,7 @@ def _np_upfirdn(x: np.ndarray, f: np.ndarray | None, up: int, down: int, pad: li
     u[:, :, ::up, ::up] = x
     x0, x1, y0, y1 = pad
     u = np.pad(u, ((0, 0), (0, 0), (max(y0, 0), max(y1, 0)), (max(x0, 0), max(x1, 0))))
-    u = u[:, :, max(-y0, 0): u.shape[2] - max(-y1, 0), max(-x0, 0): u.shape[3] - max(-x1, 0)]
+    u = u[:, :, max(-y0, 0) : u.shape[2] - max(-y1, 0), max(-x0, 0) : u.shape[3] - max(-x1, 0)]
     if f is not None:
         u = np.stack([np.stack([scipy.signal.convolve2d(p, f, mode="valid") for p in s]) for s in u])
     return u[:, :, ::down, ::down]
@@ -42,8 +42,9 @@ def _np_conv(x: np.ndarray, w: np.ndarray, flip_weight: bool) -> np.ndarray:
     op = scipy.signal.correlate2d if flip_weight else scipy.signal.convolve2d
     out = []
     for sample in x:
-        out.append([sum(op(sample[i], w[o, i], mode="valid") for i in range(w.shape[1]))
-                    for o in range(w.shape[0])])
+        out.append(
+            [sum(op(sample[i], w[o, i], mode="valid") for i in range(w.shape[1])) for o in range(w.shape[0])]
+        )
     return np.asarray(out)
 
 
@@ -103,8 +104,12 @@ def test_conv2d_resample_groups_equal_per_group_convolutions():
     x = torch.randn(2, 6, 8, 8, dtype=torch.float64)
     w = torch.randn(4, 3, 3, 3, dtype=torch.float64)
     got = conv2d_resample(x, w, f=FILTER, up=2, padding=1, groups=2, flip_weight=False)
-    parts = [conv2d_resample(x[:, 3 * g: 3 * g + 3], w[2 * g: 2 * g + 2], f=FILTER, up=2, padding=1,
-                             flip_weight=False) for g in range(2)]
+    parts = [
+        conv2d_resample(
+            x[:, 3 * g : 3 * g + 3], w[2 * g : 2 * g + 2], f=FILTER, up=2, padding=1, flip_weight=False
+        )
+        for g in range(2)
+    ]
     torch.testing.assert_close(got, torch.cat(parts, dim=1))
 
 
@@ -116,10 +121,10 @@ def _reference_modulated(x, weight, styles, demodulate, up=1, padding=1, flip_we
         if demodulate:
             wn = wn / torch.sqrt(wn.square().sum(dim=[1, 2, 3], keepdim=True) + 1e-8)
         if up == 1:
-            outs.append(F.conv2d(x[n: n + 1], wn, padding=padding))
+            outs.append(F.conv2d(x[n : n + 1], wn, padding=padding))
         else:
             f = FILTER.double().numpy()
-            ref = _np_conv2d_resample(x[n: n + 1].numpy(), wn.numpy(), f, up, 1, padding, flip_weight)
+            ref = _np_conv2d_resample(x[n : n + 1].numpy(), wn.numpy(), f, up, 1, padding, flip_weight)
             outs.append(torch.from_numpy(ref))
     return torch.cat(outs)
 
@@ -151,8 +156,9 @@ def test_modulated_conv2d_upsampling_matches_definition(fused):
     x = torch.randn(2, 3, 5, 5, dtype=torch.float64)
     weight = torch.randn(4, 3, 3, 3, dtype=torch.float64)
     styles = torch.rand(2, 3, dtype=torch.float64) + 0.5
-    got = modulated_conv2d(x, weight, styles, up=2, padding=1, resample_filter=FILTER, flip_weight=False,
-                           fused_modconv=fused)
+    got = modulated_conv2d(
+        x, weight, styles, up=2, padding=1, resample_filter=FILTER, flip_weight=False, fused_modconv=fused
+    )
     assert got.shape == (2, 4, 10, 10)
     torch.testing.assert_close(got, _reference_modulated(x, weight, styles, True, up=2, flip_weight=False))
 
@@ -190,8 +196,9 @@ def test_stylegan2_layout_keys_and_torgb_style_gain():
     layer = ModulatedConv2d(8, 6, 3, affine=EqualizedLinear(16, 8, bias_init=1), up=2)
     assert list(layer.state_dict()) == ["weight", "resample_filter", "affine.weight", "affine.bias"]
     assert layer.weight.shape == (6, 8, 3, 3)
-    torgb = ModulatedConv2d(8, 3, 1, affine=EqualizedLinear(16, 8, bias_init=1), demodulate=False,
-                            resample_filter=None)
+    torgb = ModulatedConv2d(
+        8, 3, 1, affine=EqualizedLinear(16, 8, bias_init=1), demodulate=False, resample_filter=None
+    )
     assert list(torgb.state_dict()) == ["weight", "affine.weight", "affine.bias"]
     x, w = torch.randn(2, 8, 4, 4), torch.randn(2, 16)
     styles = torgb.affine(w) / math.sqrt(8)  # stylegan2-ada ToRGB: styles * 1/sqrt(in * k * k)
@@ -220,13 +227,22 @@ def test_rosinality_layout_upsampling_matches_transposed_conv_then_blur(k):
     torch.set_default_dtype(torch.float64)
     try:
         layer = ModulatedConv2d(
-            4, 5, k, affine=EqualizedLinear(6, 4, bias_init=1, gain=math.sqrt(2), bias_gain=math.sqrt(2 / 4)),
-            affine_name="modulation_mapping", up=2, layout="rosinality", gain=math.sqrt(2),
+            4,
+            5,
+            k,
+            affine=EqualizedLinear(6, 4, bias_init=1, gain=math.sqrt(2), bias_gain=math.sqrt(2 / 4)),
+            affine_name="modulation_mapping",
+            up=2,
+            layout="rosinality",
+            gain=math.sqrt(2),
         )
     finally:
         torch.set_default_dtype(torch.float32)
     assert list(layer.state_dict()) == [
-        "weight", "blur.kernel", "modulation_mapping.weight", "modulation_mapping.bias"
+        "weight",
+        "blur.kernel",
+        "modulation_mapping.weight",
+        "modulation_mapping.bias",
     ]
     assert layer.weight.shape == (1, 5, 4, k, k)
     assert float(layer.blur.kernel.sum()) == pytest.approx(4.0)
@@ -280,8 +296,18 @@ class _SynthesisLayer(ModulatedConv2d):
 def test_stylegan2_synthesis_layer_keys_by_subclassing():
     layer = _SynthesisLayer(8, 8, 16, resolution=8, up=2)
     assert list(layer.state_dict()) == [
-        "weight", "noise_strength", "bias", "resample_filter", "noise_const", "affine.weight", "affine.bias"
+        "weight",
+        "noise_strength",
+        "bias",
+        "resample_filter",
+        "noise_const",
+        "affine.weight",
+        "affine.bias",
     ]
     assert [name for name, _ in layer.named_parameters()] == [
-        "weight", "noise_strength", "bias", "affine.weight", "affine.bias"
+        "weight",
+        "noise_strength",
+        "bias",
+        "affine.weight",
+        "affine.bias",
     ]

@@ -6,16 +6,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import torch
 from mssg.train import TrainOptions, training_loop
 
 
 @pytest.fixture
-def train_tiny(tmp_path: Path) -> Callable[..., Path]:
+def train_tiny(tmp_path: Path, single_torch_thread) -> Callable[..., Path]:
     """``train_tiny(data, data_name, **overrides) -> run directory``: :func:`mssg.train.training_loop` on a
     tiny two-source StyleGAN2 MSSG (cbase 64, cmax 8, 2 mapping layers, batch 4, fp32, CPU) writing under
     ``tmp_path / "runs"``; ``overrides`` set or replace :class:`TrainOptions` fields (``kimg`` at least). It
-    runs on one thread (restored afterwards): the tiny networks are faster so on a busy machine."""
+    runs on one thread (the root conftest's ``single_torch_thread``)."""
 
     def train(data: list[str], data_name: list[str], **overrides) -> Path:
         tiny = dict(
@@ -34,11 +33,6 @@ def train_tiny(tmp_path: Path) -> Callable[..., Path]:
             fp32=True,
         )
         options = TrainOptions(**{**tiny, **overrides})
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return training_loop(options)
-        finally:
-            torch.set_num_threads(threads)
+        return training_loop(options)
 
     return train

@@ -23,16 +23,8 @@ from mssg.multisource import MORPHO, LabelCompleter
 from PIL import Image
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny networks: thread hand-offs cost more than they gain on a shared CPU
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.slow
-def test_simulator_to_strata_score(tmp_path, one_thread, train_tiny):
+def test_simulator_to_strata_score(tmp_path, single_torch_thread, train_tiny):
     sim = simulate_morpho_digits(tmp_path / "sim", n=80, seed=0)
     roots = []
     for source in ("source1", "source2"):

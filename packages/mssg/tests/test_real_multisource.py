@@ -55,7 +55,7 @@ def test_train_real_ms_flags_are_the_originals():
 
 
 @pytest.mark.slow
-def test_train_real_ms_cli_writes_a_loadable_snapshot(tmp_path):
+def test_train_real_ms_cli_writes_a_loadable_snapshot(tmp_path, single_torch_thread):
     sim = simulate("morpho-digits", tmp_path / "sim", 40, 0)
     roots = [str(sim / "mnist_source1"), str(sim / "mnist_source2")]
 
@@ -71,17 +71,12 @@ def test_train_real_ms_cli_writes_a_loadable_snapshot(tmp_path):
         joint = completer.complete(s, np.stack([ds.get_label(i) for i in range(4)]), rng)
         assert joint.shape == (4, 14) and (joint[:, 13] == s).all()
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny networks: thread hand-offs cost more than they gain on a shared CPU
-    try:
-        args = ["--outdir", str(tmp_path / "runs"), "--cfg", "stylegan2", "--data1", roots[0],
-                "--data_name1", MORPHO, "--data2", roots[1], "--data_name2", MORPHO, "--gpus", "1",
-                "--batch", "500", "--gamma", "1", "--cbase", "64", "--cmax", "8", "--map-depth", "2",
-                "--kimg", "1", "--tick", "1", "--snap", "1", "--resume_kimg", "7", "--device", "cpu",
-                "--seed", "0"]  # fmt: skip
-        result = CliRunner().invoke(train_real_ms, args)
-    finally:
-        torch.set_num_threads(threads)
+    args = ["--outdir", str(tmp_path / "runs"), "--cfg", "stylegan2", "--data1", roots[0],
+            "--data_name1", MORPHO, "--data2", roots[1], "--data_name2", MORPHO, "--gpus", "1",
+            "--batch", "500", "--gamma", "1", "--cbase", "64", "--cmax", "8", "--map-depth", "2",
+            "--kimg", "1", "--tick", "1", "--snap", "1", "--resume_kimg", "7", "--device", "cpu",
+            "--seed", "0"]  # fmt: skip
+    result = CliRunner().invoke(train_real_ms, args)
     assert result.exit_code == 0, result.output
 
     (run_dir,) = (tmp_path / "runs").iterdir()

@@ -6,17 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 from insilico_core.data.simulate import simulate
 from PIL import Image
 
 
 @pytest.fixture(autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_torch_thread(single_torch_thread):
+    """Every neurongan test runs on one torch thread (the root conftest's ``single_torch_thread``)."""
 
 
 @pytest.fixture(scope="session")
