@@ -1,15 +1,15 @@
 """Metrics speed: ratios of variants measured in one process (interleaved, warmed up, medians).
 
 1. FID from two sets of feature vectors (default 10,000 x 2048, float32 as feature networks return them):
-   ours      ``RunningMoments`` fed batches of 500 (as during extraction; 8192-row chunks centred in float32
-             on the float64 mean with an exact rank-one correction, float32 block-triangular Gram products,
-             float64 accumulation), then the Fréchet distance with the Cholesky congruence and eigenvalues
-             (``insilico_core.metrics``)
+   ours      ``RunningMoments`` fed batches of 500 (as during extraction; rows shifted by the running mean
+             into 8192-row chunks, one float32 BLAS syrk per chunk, float64 accumulation), then the Fréchet
+             distance: Cholesky, LAPACK's congruence dsygst and eigenvalues (``insilico_core.metrics``)
    ours64    the same on the features converted to float64 (float64 products: the accuracy reference)
    scipy     numpy ``cov`` and pytorch-fid's formula with ``scipy.linalg.sqrtm`` (Multi-StyleGAN's code)
    Both statistics and distance times are printed; our goal is FID < 2 s for 10k x 2048. scipy's
    sqrtm at 2048 dims takes about a minute here, so it is timed ``--baseline-repeats`` times (default 1).
-   On a machine shared by many processes, ``--threads 1`` avoids OpenMP oversubscription.
+   On a machine shared by many processes, ``--threads 1`` avoids OpenMP oversubscription (torch's threads;
+   scipy's BLAS and LAPACK follow OPENBLAS_NUM_THREADS).
 2. Feature extraction: the TF-FID Inception-v3 (random weights) streamed over synthetic 64 x 64 grey images
    into a ``FrechetDistance`` at two batch sizes; images/s, their ratio, and the metric state's size next to
    what keeping every feature would cost.

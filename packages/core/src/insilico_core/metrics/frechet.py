@@ -4,81 +4,98 @@
 
 The trace of the matrix square root is computed from eigenvalues, not with an iterative ``sqrtm``: the
 eigenvalues of Σ₁Σ₂ are those of the symmetric positive semi-definite matrix A Σ₂ Aᵀ for any factor Σ₁ = AᵀA,
-so Tr (Σ₁Σ₂)^{1/2} = Σᵢ √max(λᵢ, 0). The factor is a Cholesky factor when either covariance is numerically
-positive definite (fast: one O(d³/3) factorisation) and otherwise the eigen-decomposition square root
-diag(√w) Vᵀ on Σ₁'s range, which stays exact for rank-deficient covariances (fewer samples than
-dimensions), where scipy's ``sqrtm`` of the non-symmetric product Σ₁Σ₂ returns complex noise. All
-arithmetic here is float64 (covariances from float32 features: see :mod:`.streaming`).
+so Tr (Σ₁Σ₂)^{1/2} = Σᵢ √max(λᵢ, 0). The factor is a Cholesky factor Σ₁ = LLᵀ when either covariance is
+numerically positive definite; LAPACK then forms LᵀΣ₂L (``dsygst``, which uses the symmetry of the result:
+half the work of two matrix products) and its eigenvalues (``dsyevd``). Otherwise it is the
+eigen-decomposition square root diag(√w) Vᵀ on Σ₁'s range, which stays exact for rank-deficient covariances
+(fewer samples than dimensions), where scipy's ``sqrtm`` of the non-symmetric product Σ₁Σ₂ returns complex
+noise. All arithmetic here is float64 on the CPU, whatever device the statistics come from (they are only
+``[D, D]``; covariances from float32 features: see :mod:`.streaming`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+import scipy.linalg
 import torch
+from scipy.linalg import lapack
 
 from .checks import as_feature_matrix, check_finite
 from .streaming import RunningMoments
-from .symmetric_products import congruence
 
 
-def _as_gaussian(mu, sigma, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return (mean, covariance) as float64 tensors on one device, checking shapes and values."""
-    mu = torch.as_tensor(mu).to(torch.float64)
-    sigma = torch.as_tensor(sigma).to(device=mu.device, dtype=torch.float64)
-    if mu.dim() != 1 or sigma.shape != (mu.shape[0], mu.shape[0]):
+def _as_float64(array, name: str) -> np.ndarray:
+    """``array`` (tensor on any device, or array-like) as a float64 numpy array, checked for NaN/infinity."""
+    tensor = torch.as_tensor(array).detach().to("cpu", torch.float64)
+    check_finite(tensor, name)
+    return tensor.numpy()
+
+
+def _as_gaussian(mu, sigma, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (mean, covariance) as float64 numpy arrays, checking shapes and values."""
+    mu, sigma = _as_float64(mu, f"mu{index}"), _as_float64(sigma, f"sigma{index}")
+    if mu.ndim != 1 or sigma.shape != (mu.shape[0], mu.shape[0]):
         raise ValueError(
             f"mu{index}, sigma{index}: expected a mean [D] and a covariance [D, D], "
             f"got {tuple(mu.shape)} and {tuple(sigma.shape)}"
         )
-    check_finite(mu, f"mu{index}")
-    check_finite(sigma, f"sigma{index}")
     return mu, sigma
 
 
-def _whitened_product(sigma1: torch.Tensor, sigma2: torch.Tensor) -> torch.Tensor:
-    """A symmetric positive semi-definite matrix whose eigenvalues are those of Σ₁Σ₂.
+def _product_eigenvalues(sigma1: np.ndarray, sigma2: np.ndarray) -> np.ndarray:
+    """The eigenvalues of Σ₁Σ₂, as those of a symmetric positive semi-definite matrix (float64 ``[K]``, K<=D).
 
     ``LᵀΣ₂L`` with the Cholesky factor ``Σ₁ = LLᵀ`` or, failing that, ``LᵀΣ₁L`` with ``Σ₂``'s (the trace is
     symmetric in the two); when both are singular, ``AΣ₂Aᵀ`` with Σ₁'s eigen-decomposition square root
     ``A = diag(√w) Vᵀ`` restricted to its numerical range (eigenvalues above d · eps · max), which drops
-    only directions that contribute nothing but rounding noise. May have zero rows and columns.
+    only directions that contribute nothing but rounding noise. Reads the matrices' upper triangles (the
+    column-major view LAPACK takes of row-major symmetric arrays is their transpose: no copies).
     """
     for first, second in ((sigma1, sigma2), (sigma2, sigma1)):
-        cholesky, info = torch.linalg.cholesky_ex(first)
-        if int(info) == 0:
-            return congruence(cholesky, second)
-    eigenvalues, eigenvectors = torch.linalg.eigh(sigma1)
-    keep = eigenvalues > eigenvalues.max() * sigma1.shape[0] * torch.finfo(sigma1.dtype).eps
-    factor = (eigenvectors[:, keep] * eigenvalues[keep].sqrt()).T
+        cholesky, info = lapack.dpotrf(first.T, lower=1, clean=0)
+        if info == 0:
+            product, info = lapack.dsygst(second.T, cholesky, itype=3, lower=1)
+            if info != 0:
+                raise RuntimeError(f"LAPACK dsygst failed with info={info}")
+            return scipy.linalg.eigh(
+                product, lower=True, eigvals_only=True, driver="evd", overwrite_a=True, check_finite=False
+            )
+    eigenvalues, eigenvectors = np.linalg.eigh(sigma1)
+    keep = eigenvalues > eigenvalues.max() * sigma1.shape[0] * np.finfo(sigma1.dtype).eps
+    factor = (eigenvectors[:, keep] * np.sqrt(eigenvalues[keep])).T
     product = factor @ sigma2 @ factor.T
-    return (product + product.T) / 2  # remove rounding asymmetry
+    return np.linalg.eigvalsh((product + product.T) / 2)  # remove rounding asymmetry
 
 
-def trace_sqrt_product(sigma1: torch.Tensor, sigma2: torch.Tensor) -> torch.Tensor:
-    """Tr (Σ₁Σ₂)^{1/2} for symmetric positive semi-definite ``[D, D]`` matrices (float64 scalar tensor)."""
-    product = _whitened_product(sigma1, sigma2)
-    if product.shape[0] == 0:
-        return torch.zeros((), dtype=sigma1.dtype, device=sigma1.device)
-    return torch.linalg.eigvalsh(product).clamp(min=0).sqrt().sum()
+def _trace_sqrt(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
+    return float(np.sqrt(np.clip(_product_eigenvalues(sigma1, sigma2), 0, None)).sum())
 
 
-def frechet_distance(
-    mu1: torch.Tensor, sigma1: torch.Tensor, mu2: torch.Tensor, sigma2: torch.Tensor
-) -> float:
+def trace_sqrt_product(sigma1, sigma2) -> float:
+    """Tr (Σ₁Σ₂)^{1/2} of symmetric positive semi-definite ``[D, D]`` matrices (tensors or arrays)."""
+    sigma1, sigma2 = _as_float64(sigma1, "sigma1"), _as_float64(sigma2, "sigma2")
+    if sigma1.ndim != 2 or sigma1.shape[0] != sigma1.shape[1] or sigma1.shape != sigma2.shape:
+        raise ValueError(
+            "sigma1, sigma2: expected two covariances [D, D] of one size, "
+            f"got {sigma1.shape} and {sigma2.shape}"
+        )
+    return _trace_sqrt(sigma1, sigma2)
+
+
+def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2); means ``[D]``, covariances ``[D, D]``.
 
-    Accepts tensors or numpy arrays; computes in float64 and returns a Python float (>= 0 up to rounding).
+    Accepts tensors (any device) or numpy arrays; computes in float64 and returns a Python float (>= 0 up
+    to rounding).
     """
     mu1, sigma1 = _as_gaussian(mu1, sigma1, 1)
     mu2, sigma2 = _as_gaussian(mu2, sigma2, 2)
     if mu1.shape != mu2.shape:
         raise ValueError(f"expected two Gaussians of one dimension, got {mu1.shape[0]} and {mu2.shape[0]}")
-    sigma2 = sigma2.to(sigma1.device)
-    mu2 = mu2.to(mu1.device)
-    mean_term = (mu1 - mu2).square().sum()
-    trace_term = sigma1.trace() + sigma2.trace() - 2 * trace_sqrt_product(sigma1, sigma2)
-    return float(mean_term + trace_term)
+    mean_term = np.square(mu1 - mu2).sum()
+    return float(mean_term + np.trace(sigma1) + np.trace(sigma2) - 2 * _trace_sqrt(sigma1, sigma2))
 
 
 def frechet_distance_from_features(features1: torch.Tensor, features2: torch.Tensor, ddof: int = 1) -> float:
