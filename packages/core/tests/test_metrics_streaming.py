@@ -4,34 +4,48 @@ import numpy as np
 import pytest
 import torch
 from insilico_core.metrics import RunningMoments
-from insilico_core.metrics.streaming import lower_gram, mirror_lower
+from insilico_core.metrics.streaming import accumulate_lower_gram, mirror_lower_
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("dims", [1, 7, 64])
-def test_lower_gram_lower_triangle_equals_numpy(dims, dtype):
-    x = np.random.default_rng(dims).normal(size=(23, dims))
-    out = lower_gram(torch.from_numpy(x).to(dtype))
-    assert out.dtype == dtype
+def test_accumulated_lower_gram_equals_numpy(dims, dtype):
+    rng = np.random.default_rng(dims)
+    x, y = rng.normal(size=(23, dims)), rng.normal(size=(9, dims))
+    out = torch.full((dims, dims), float("nan"), dtype=dtype)  # beta=0 must not read it
+    accumulate_lower_gram(torch.from_numpy(x).to(dtype), out, beta=0.0)
+    accumulate_lower_gram(torch.from_numpy(y).to(dtype), out, beta=1.0)
     tolerance = 1e-12 if dtype == torch.float64 else 1e-5
+    expected = x.T @ x + y.T @ y
     np.testing.assert_allclose(
-        np.tril(out.double().numpy()), np.tril(x.T @ x), rtol=tolerance, atol=tolerance
+        np.tril(out.double().numpy()), np.tril(expected), rtol=tolerance, atol=tolerance
     )
-    symmetric = mirror_lower(out).double().numpy()
+    symmetric = mirror_lower_(out).double().numpy()
     assert np.array_equal(symmetric, symmetric.T)
 
 
-def test_lower_gram_reads_strided_views():
+def test_accumulated_lower_gram_reads_strided_views():
     x = np.random.default_rng(3).normal(size=(20, 12))
     view = torch.from_numpy(x)[::2, 1::2]  # neither row- nor column-contiguous
-    np.testing.assert_allclose(
-        np.tril(lower_gram(view).numpy()), np.tril(x[::2, 1::2].T @ x[::2, 1::2]), rtol=1e-12
-    )
+    out = torch.empty(6, 6, dtype=torch.float64)
+    accumulate_lower_gram(view, out, beta=0.0)
+    np.testing.assert_allclose(np.tril(out.numpy()), np.tril(x[::2, 1::2].T @ x[::2, 1::2]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("size, block", [(1, 4), (8, 4), (10, 4), (10, 3), (300, 256)])
+def test_mirror_lower_copies_the_lower_triangle_upwards(size, block):
+    lower = np.tril(np.random.default_rng(size).normal(size=(size, size)))
+    matrix = torch.from_numpy(
+        lower + np.triu(np.full((size, size), np.nan), 1)
+    )  # above the diagonal: ignored
+    out = mirror_lower_(matrix, block=block)
+    assert out.data_ptr() == matrix.data_ptr()
+    np.testing.assert_array_equal(out.numpy(), lower + np.tril(lower, -1).T)
 
 
 @pytest.mark.parametrize("batch", [7, 100, 250])
 def test_batches_across_chunk_boundaries_equal_numpy(batch):
-    # chunk_rows 64 with batches smaller than, larger than and several times a chunk
+    # folds every 64 rows, with batches smaller than, larger than and several times that
     x = np.random.default_rng(batch).normal(size=(301, 5)) * 2 + 30.0
     moments = RunningMoments(chunk_rows=64)
     for start in range(0, 301, batch):
@@ -42,7 +56,7 @@ def test_batches_across_chunk_boundaries_equal_numpy(batch):
 
 
 def test_a_batch_of_another_precision_keeps_its_precision():
-    # float32 rows wait in a float32 buffer; a float64 batch folds them in first and is then kept in float64
+    # float32 rows accumulate in float32; a float64 batch folds them in first and is then kept in float64
     rng = np.random.default_rng(6)
     low, high = rng.normal(size=(40, 4)).astype(np.float32), rng.normal(size=(30, 4)) * 1e-3 + 0.5
     moments = RunningMoments()

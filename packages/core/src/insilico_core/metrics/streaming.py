@@ -1,20 +1,22 @@
 """Running mean and covariance of feature vectors, so 50k samples never sit in memory at once.
 
-Rows are copied into a chunk buffer of ``chunk_rows`` rows (8192: 64 MiB of 2048-d float32 features), minus a
-shift: the running mean so far (the first batch's mean for the first chunk), rounded to the buffer's dtype.
-Subtracting it on the way in costs nothing over the copy and leaves rows whose mean ``m - s`` is small next to
-their spread, so the scatter of each full chunk about its own mean, ``Σ (x-s)(x-s)ᵀ - n (m-s)(m-s)ᵀ``, loses
-no digits to cancellation (a raw sum of outer products minus ``n m mᵀ`` would lose them all for features far
-from zero). Chunks, and accumulators from other workers, are merged with the pairwise update of Chan, Golub
-and LeVeque (1979), the batched form of Welford's algorithm, into a float64 mean and scatter.
+Rows are shifted by a reference point ``s`` as they arrive: the running mean so far (the first batch's mean
+at the start), rounded to the features' precision. Their products ``Σ (x-s)(x-s)ᵀ`` and sums ``Σ (x-s)`` are
+accumulated, and every ``chunk_rows`` rows (8192) they are folded into a float64 mean and scatter about it,
+``Σ (x-s)(x-s)ᵀ - n (m-s)(m-s)ᵀ``. As ``m - s`` is small next to the spread, that loses no digits to
+cancellation, where a raw sum of outer products minus ``n m mᵀ`` would lose them all for features far from
+zero. Folds, and accumulators from other workers, are merged with the pairwise update of Chan, Golub and
+LeVeque (1979), the batched form of Welford's algorithm.
 
 Float32 features (what feature networks return) are shifted and multiplied in float32: covariance entries
 within ~1e-6 of float64, the FID within ~1e-8 in tools/bench/metrics.py, about twice as fast. Float64
 features stay float64 throughout, where results match numpy to rounding; half-precision features are widened
-to float32. On the CPU the product is one BLAS ``syrk`` (the lower triangle of ``XᵀX`` only: half the work
-of a matrix product, which torch does not expose); elsewhere a matrix product. The float64 scatter keeps
-only its lower triangle meaningful, is updated in place (rank-one terms with ``addr_``: no [D, D]
-temporaries) and is mirrored once, when the covariance is read.
+to float32. On the CPU the products are BLAS ``syrk`` calls accumulating into one matrix (the lower triangle
+of ``XᵀX`` only: half the work of a matrix product, which torch does not expose; as fast for slices of 256
+rows as for 8192), elsewhere matrix products. Memory is bounded by ``D x D`` in the features' precision, the
+float64 scatter and a scratch slice of 1024 rows. The float64 scatter keeps only its lower triangle
+meaningful, is updated in place (rank-one terms with ``addr_``) and is mirrored once, when the covariance is
+read.
 """
 
 from __future__ import annotations
@@ -26,32 +28,36 @@ from scipy.linalg import blas
 from .checks import as_feature_matrix
 
 CHUNK_ROWS = 8192
+SLICE_ROWS = 1024
 
 _SYRK = {torch.float32: blas.ssyrk, torch.float64: blas.dsyrk}
 
 
-def lower_gram(x: torch.Tensor) -> torch.Tensor:
-    """``xᵀx`` ``[D, D]`` of ``x`` ``[K, D]`` in ``x``'s dtype; only the lower triangle is meaningful."""
-    if x.device.type == "cpu" and x.dtype in _SYRK:
-        # the transpose of a row-major [K, D] array is a column-major [D, K] one: syrk reads it uncopied;
-        # its column-major upper triangle, transposed back, is a row-major lower triangle
-        columns = x.contiguous().numpy().T
-        return torch.from_numpy(_SYRK[x.dtype](1.0, columns, trans=0, lower=0).T)
-    return x.T @ x
+def accumulate_lower_gram(x: torch.Tensor, out: torch.Tensor, beta: float) -> None:
+    """``out = beta * out + xᵀx`` in place for ``x`` ``[K, D]`` and ``out`` ``[D, D]`` of ``x``'s dtype.
 
-
-def mirror_lower(matrix: torch.Tensor, block: int = 256) -> torch.Tensor:
-    """The symmetric matrix with ``matrix``'s lower triangle (what lies above the diagonal is ignored).
-
-    Copied a block row at a time, which reads the transposed blocks cache-friendly.
+    Only ``out``'s lower triangle is meaningful (and, on the CPU, written).
     """
-    out = matrix.clone()
-    for start in range(0, out.shape[0], block):
+    if x.device.type == "cpu" and x.dtype in _SYRK:
+        # the transpose of a row-major array is a column-major one: syrk reads and writes both uncopied, and
+        # the column-major upper triangle of ``out.T`` is the row-major lower triangle of ``out``
+        _SYRK[x.dtype](
+            1.0, x.contiguous().numpy().T, beta=beta, c=out.numpy().T, trans=0, lower=0, overwrite_c=1
+        )
+    else:
+        out.addmm_(x.T, x, beta=beta)
+
+
+def mirror_lower_(matrix: torch.Tensor, block: int = 256) -> torch.Tensor:
+    """Make ``matrix`` symmetric in place from its lower triangle (what lies above the diagonal is
+    overwritten) and return it. Copied a block row at a time, which reads the transposed blocks
+    cache-friendly."""
+    for start in range(0, matrix.shape[0], block):
         stop = start + block
-        out[start:stop, stop:] = out[stop:, start:stop].T
-        diagonal = out[start:stop, start:stop]
+        matrix[start:stop, stop:] = matrix[stop:, start:stop].T
+        diagonal = matrix[start:stop, start:stop]
         diagonal.copy_(diagonal.tril() + diagonal.tril(-1).T)
-    return out
+    return matrix
 
 
 def _add_into(target: torch.Tensor, source: torch.Tensor) -> None:
@@ -71,9 +77,8 @@ class RunningMoments:
     ``update(features)`` adds a batch; ``merge(other)`` adds another accumulator (e.g. from another rank);
     ``mean`` and ``covariance(ddof)`` read the statistics. ``ddof=1`` (numpy ``cov`` default) is what
     pytorch-fid, torchmetrics and Multi-StyleGAN use; StyleGAN2-ADA/3's ``metric_utils`` uses ``ddof=0``.
-    Rows wait in a buffer of ``chunk_rows x D`` values (float64 for float64 features, float32 otherwise)
-    so that each product is large enough to run at full speed; a batch of another precision or device
-    first folds in what is waiting.
+    Products are accumulated in float64 for float64 features and in float32 otherwise, and folded into the
+    float64 statistics every ``chunk_rows`` rows; a batch of another precision or device folds first.
     """
 
     def __init__(self, chunk_rows: int = CHUNK_ROWS) -> None:
@@ -84,14 +89,18 @@ class RunningMoments:
         self._dims: int | None = None
         self._mean: torch.Tensor | None = None  # float64 [D]
         self._scatter: torch.Tensor | None = None  # float64 [D, D], lower triangle meaningful
-        self._buffer: torch.Tensor | None = None  # [chunk_rows, D]: rows minus _shift
-        self._shift: torch.Tensor | None = None  # [D], the buffer's dtype
-        self._buffered_rows = 0
+        # rows since the last fold, shifted by _shift: their products (lower triangle) and sums
+        self._shift: torch.Tensor | None = None  # [D], the products' dtype
+        self._shifted_gram: torch.Tensor | None = None  # [D, D], lower triangle meaningful (zeros above)
+        self._shifted_sum: torch.Tensor | None = None  # float64 [D]
+        self._scratch: torch.Tensor | None = None  # [SLICE_ROWS, D]: shifted rows before their product
+        self._scratch_rows = 0
+        self._pending_rows = 0  # rows in _shifted_gram and _shifted_sum
 
     @property
     def count(self) -> int:
         """Number of samples added so far."""
-        return self._count + self._buffered_rows
+        return self._count + self._pending_rows + self._scratch_rows
 
     def update(self, features: torch.Tensor) -> None:
         """Add a batch ``[B, D]`` (any float dtype/device; statistics kept in float64 on that device)."""
@@ -100,42 +109,60 @@ class RunningMoments:
             raise ValueError(f"features: expected {self._dims} features per row, got {batch.shape[1]}")
         self._dims = batch.shape[1]
         dtype = torch.float64 if batch.dtype == torch.float64 else torch.float32
-        if self._buffer is not None and (self._buffer.dtype, self._buffer.device) != (dtype, batch.device):
-            self._flush()
-            self._buffer = None
-        if self._buffer is None:
-            self._buffer = torch.empty(self.chunk_rows, self._dims, dtype=dtype, device=batch.device)
+        if self._scratch is not None and (self._scratch.dtype, self._scratch.device) != (dtype, batch.device):
+            self._fold()
+            self._scratch = self._shifted_gram = None
+        if self._scratch is None:
+            self._scratch = torch.empty(SLICE_ROWS, self._dims, dtype=dtype, device=batch.device)
+            self._shifted_gram = torch.zeros(self._dims, self._dims, dtype=dtype, device=batch.device)
+            self._shifted_sum = torch.zeros(self._dims, dtype=torch.float64, device=batch.device)
         start = 0
-        while start < batch.shape[0]:  # copied: the caller may reuse its buffer before the flush
-            if self._buffered_rows == 0:
-                guess = batch.to(dtype).mean(dim=0) if self._mean is None else self._mean
+        while start < batch.shape[0]:  # copied: the caller may reuse its buffer before the next product
+            if self._pending_rows == self._scratch_rows == 0:
+                guess = (
+                    batch[start : start + SLICE_ROWS].to(dtype).mean(dim=0)
+                    if self._mean is None
+                    else self._mean
+                )
                 self._shift = guess.to(dtype=dtype, device=batch.device)
-            rows = min(batch.shape[0] - start, self.chunk_rows - self._buffered_rows)
-            stop = self._buffered_rows + rows
-            torch.sub(batch[start : start + rows], self._shift, out=self._buffer[self._buffered_rows : stop])
-            self._buffered_rows = stop
+            rows = min(batch.shape[0] - start, SLICE_ROWS - self._scratch_rows)
+            stop = self._scratch_rows + rows
+            torch.sub(batch[start : start + rows], self._shift, out=self._scratch[self._scratch_rows : stop])
+            self._scratch_rows = stop
             start += rows
-            if self._buffered_rows == self.chunk_rows:
-                self._flush()
+            if self._scratch_rows == SLICE_ROWS:
+                self._accumulate()
+                if self._pending_rows >= self.chunk_rows:
+                    self._fold()
 
     def merge(self, other: RunningMoments) -> None:
         """Add the samples summarised by ``other``."""
         if other.count and self._dims is not None and other._dims != self._dims:
             raise ValueError(f"merge: expected statistics of {self._dims} features, got {other._dims}")
-        other._flush()
-        self._flush()
+        other._fold()
+        self._fold()
         if other._count:
             self._dims = other._dims
             self._combine(other._count, other._mean, other._scatter)
 
-    def _flush(self) -> None:
-        """Fold the buffered rows into the statistics as one chunk."""
-        rows, self._buffered_rows = self._buffered_rows, 0
+    def _accumulate(self) -> None:
+        """Add the products and sums of the shifted rows waiting in the scratch slice."""
+        shifted = self._scratch[: self._scratch_rows]
+        accumulate_lower_gram(shifted, self._shifted_gram, beta=float(self._pending_rows > 0))
+        self._shifted_sum.add_(shifted.sum(dim=0))
+        self._pending_rows += self._scratch_rows
+        self._scratch_rows = 0
+
+    def _fold(self) -> None:
+        """Fold the rows added since the last fold into the float64 mean and scatter."""
+        if self._scratch_rows:
+            self._accumulate()
+        rows, self._pending_rows = self._pending_rows, 0
         if not rows:
             return
-        shifted = self._buffer[:rows]
-        offset = shifted.sum(dim=0).to(torch.float64) / rows  # m - s: small next to the spread
-        self._combine(rows, self._shift.to(torch.float64) + offset, lower_gram(shifted), offset)
+        offset = self._shifted_sum / rows  # m - s: small next to the spread
+        self._shifted_sum.zero_()
+        self._combine(rows, self._shift.to(torch.float64) + offset, self._shifted_gram, offset)
 
     def _combine(
         self, count: int, mean: torch.Tensor, scatter: torch.Tensor, offset: torch.Tensor | None = None
@@ -162,14 +189,14 @@ class RunningMoments:
     @property
     def mean(self) -> torch.Tensor:
         """Mean feature vector ``[D]`` (float64; a copy, later updates do not change it)."""
-        self._flush()
+        self._fold()
         if self._mean is None:
             raise ValueError("no samples: call update() with at least one batch first")
         return self._mean.clone()
 
     def covariance(self, ddof: int = 1) -> torch.Tensor:
         """Covariance ``[D, D]`` (float64, exactly symmetric) with ``count - ddof`` in the denominator."""
-        self._flush()
+        self._fold()
         if self._scatter is None or self.count - ddof < 1:
             raise ValueError(f"covariance: expected more than {ddof} samples, got {self.count}")
-        return mirror_lower(self._scatter).div_(self.count - ddof)
+        return mirror_lower_(self._scatter / (self.count - ddof))
