@@ -51,12 +51,13 @@ def accumulate_lower_gram(x: torch.Tensor, out: torch.Tensor, beta: float) -> No
 def mirror_lower_(matrix: torch.Tensor, block: int = 256) -> torch.Tensor:
     """Make ``matrix`` symmetric in place from its lower triangle (what lies above the diagonal is
     overwritten) and return it. Copied a block row at a time, which reads the transposed blocks
-    cache-friendly."""
-    for start in range(0, matrix.shape[0], block):
+    cache-friendly; on the CPU by numpy (see :func:`_subtract_into`)."""
+    array, tril = (matrix.numpy(), np.tril) if matrix.device.type == "cpu" else (matrix, torch.tril)
+    for start in range(0, array.shape[0], block):
         stop = start + block
-        matrix[start:stop, stop:] = matrix[stop:, start:stop].T
-        diagonal = matrix[start:stop, start:stop]
-        diagonal.copy_(diagonal.tril() + diagonal.tril(-1).T)
+        array[start:stop, stop:] = array[stop:, start:stop].T
+        diagonal = array[start:stop, start:stop]
+        diagonal[:] = tril(diagonal) + tril(diagonal, -1).T
     return matrix
 
 
@@ -69,6 +70,24 @@ def _add_into(target: torch.Tensor, source: torch.Tensor) -> None:
         np.add(target.numpy(), source.numpy(), out=target.numpy())
     else:
         target.add_(source.to(target.device))
+
+
+def _add_outer_lower(target: torch.Tensor, vector: torch.Tensor, alpha: float) -> None:
+    """``target += alpha * vector vectorᵀ`` on the lower triangle of a float64 ``target`` ``[D, D]``.
+
+    On the CPU with BLAS ``dsyr`` (the column-major upper triangle of ``target.T``), in the BLAS threads.
+    """
+    if target.device.type == "cpu":
+        blas.dsyr(alpha, vector.numpy(), lower=0, a=target.numpy().T, overwrite_a=1)
+    else:
+        target.addr_(vector, vector, alpha=alpha)
+
+
+def _divided(matrix: torch.Tensor, divisor: float) -> torch.Tensor:
+    """``matrix / divisor`` as a new tensor (on the CPU by numpy, see :func:`_subtract_into`)."""
+    if matrix.device.type == "cpu":
+        return torch.from_numpy(matrix.numpy() / divisor)
+    return matrix / divisor
 
 
 def _subtract_into(rows: torch.Tensor, shift: torch.Tensor, out: torch.Tensor) -> None:
@@ -199,8 +218,8 @@ class RunningMoments:
         total = self._count + count
         delta = mean - self._mean
         if offset is not None:
-            self._scatter.addr_(offset.to(self._mean), offset.to(self._mean), alpha=-count)
-        self._scatter.addr_(delta, delta, alpha=self._count * count / total)
+            _add_outer_lower(self._scatter, offset.to(self._mean), -count)
+        _add_outer_lower(self._scatter, delta, self._count * count / total)
         self._mean.add_(delta, alpha=count / total)
         self._count = total
 
@@ -217,4 +236,4 @@ class RunningMoments:
         self._fold()
         if self._scatter is None or self.count - ddof < 1:
             raise ValueError(f"covariance: expected more than {ddof} samples, got {self.count}")
-        return mirror_lower_(self._scatter / (self.count - ddof))
+        return mirror_lower_(_divided(self._scatter, self.count - ddof))
