@@ -135,3 +135,23 @@ def test_non_finite_features_raise(bad, dtype):
     features[2, 1] = bad
     with pytest.raises(ValueError, match="features: expected finite values"):
         RunningMoments().update(features)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA: the torch branches of the helpers")
+def test_cuda_statistics_equal_the_cpu_ones():
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(2100, 37)) + 5.0
+    on_cpu, on_gpu = RunningMoments(chunk_rows=1000), RunningMoments(chunk_rows=1000)
+    for start in range(0, 2100, 300):
+        on_cpu.update(torch.from_numpy(x[start : start + 300]).float())
+        on_gpu.update(torch.from_numpy(x[start : start + 300]).float().cuda())
+    assert on_gpu.covariance().device.type == "cuda"
+    np.testing.assert_allclose(on_gpu.mean.cpu().numpy(), on_cpu.mean.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        on_gpu.covariance().cpu().numpy(), on_cpu.covariance().numpy(), rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        on_gpu.covariance().cpu().numpy(), np.cov(x, rowvar=False), rtol=1e-4, atol=1e-5
+    )
+    with pytest.raises(ValueError, match="finite"):
+        on_gpu.update(torch.full((2, 37), float("nan"), device="cuda"))
