@@ -1,13 +1,15 @@
 """Metrics speed: ratios of variants measured in one process (interleaved, warmed up, medians).
 
 1. FID from two sets of feature vectors (default 10,000 x 2048, float32 as feature networks return them):
-   ours      ``RunningMoments`` fed batches of 500 (as during extraction; rows shifted by the running mean
-             into 8192-row chunks, one float32 BLAS syrk per chunk, float64 accumulation), then the Fréchet
-             distance: Cholesky, LAPACK's congruence dsygst and eigenvalues (``insilico_core.metrics``)
+   ours      ``RunningMoments`` fed batches of 500 (as during extraction; rows shifted by the running mean,
+             float32 BLAS syrk products of 1024-row slices folded into float64 every 8192 rows), then the
+             Fréchet distance: Cholesky, LAPACK's congruence dsygst, eigenvalues (``insilico_core.metrics``)
    ours64    the same on the features converted to float64 (float64 products: the accuracy reference)
    scipy     numpy ``cov`` and pytorch-fid's formula with ``scipy.linalg.sqrtm`` (Multi-StyleGAN's code)
-   Both statistics and distance times are printed; our goal is FID < 2 s for 10k x 2048. scipy's
-   sqrtm at 2048 dims takes about a minute here, so it is timed ``--baseline-repeats`` times (default 1).
+   Both statistics and distance times are printed; our goal is FID < 2 s for 10k x 2048, which the last
+   line times end to end (both sets' statistics and the distance as one unit, median and best) beside the
+   speed of a float32 matrix product at that moment: these shared machines vary by 2x within minutes.
+   scipy's sqrtm at 2048 dims takes about 20 s here, so it is timed ``--baseline-repeats`` times (default 1).
    On a machine shared by many processes, ``--threads 1`` avoids OpenMP oversubscription (torch's threads;
    scipy's BLAS and LAPACK follow OPENBLAS_NUM_THREADS).
 2. Feature extraction: the TF-FID Inception-v3 (random weights) streamed over synthetic 64 x 64 grey images
@@ -98,7 +100,7 @@ def bench_fid(count: int, dims: int, repeats: int, baseline_repeats: int) -> Non
         },
         repeats,
     )
-    # scipy's sqrtm of a 2048 x 2048 product takes about a minute here: timed baseline_repeats times
+    # scipy's sqrtm of a 2048 x 2048 product takes about 20 s here: timed baseline_repeats times
     (nmu1, ns1), (nmu2, ns2) = stats["scipy"]
     scipy_runs = [timed(lambda: scipy_frechet(nmu1, ns1, nmu2, ns2)) for _ in range(baseline_repeats)]
     fd_times["scipy"] = statistics.median(t for t, _ in scipy_runs)
@@ -122,6 +124,32 @@ def bench_fid(count: int, dims: int, repeats: int, baseline_repeats: int) -> Non
             f"{fd_times[name] / fd_times['ours']:.2f}x, total {totals[name] / totals['ours']:.2f}x; "
             f"relative difference of the values {difference:.2e}"
         )
+    bench_fid_end_to_end(real, fake, repeats)
+
+
+def matmul_gflops(size: int = 2048) -> float:
+    """This machine's float32 matrix-product speed right now (it varies by 2x on shared hosts)."""
+    a = torch.randn(size, size)
+    elapsed, _ = timed(lambda: a @ a)
+    return 2 * size**3 / elapsed / 1e9
+
+
+def bench_fid_end_to_end(real: torch.Tensor, fake: torch.Tensor, repeats: int) -> None:
+    """Ours as a user runs it, statistics of both sets and the distance in one timing, next to a matrix
+    product that shows how fast the machine is at that moment."""
+
+    def fid() -> float:
+        return frechet_distance(*ours_statistics(real), *ours_statistics(fake))
+
+    fid()
+    runs = [(matmul_gflops(), timed(fid)[0]) for _ in range(repeats)]
+    seconds = [t for _, t in runs]
+    print(
+        f"  ours end to end (both sets' statistics + distance, {repeats} runs): median "
+        f"{statistics.median(seconds):.3f} s, best {min(seconds):.3f} s (goal: under 2 s); float32 2048^3 "
+        f"matrix product meanwhile {statistics.median(g for g, _ in runs):.0f} GFLOPS "
+        f"({max(g for g, _ in runs):.0f} at best)"
+    )
 
 
 def bench_extraction(images: int, repeats: int) -> None:
