@@ -12,11 +12,12 @@ Float32 features (what feature networks return) are shifted and multiplied in fl
 within ~1e-6 of float64, the FID within ~1e-8 in tools/bench/metrics.py, about twice as fast. Float64
 features stay float64 throughout, where results match numpy to rounding; half-precision features are widened
 to float32. On the CPU the products are BLAS ``syrk`` calls accumulating into one matrix (the lower triangle
-of ``XᵀX`` only: half the work of a matrix product, which torch does not expose; as fast for slices of 256
-rows as for 8192), elsewhere matrix products. Memory is bounded by ``D x D`` in the features' precision, the
+of ``XᵀX`` only: half the work of a matrix product, which torch does not expose; as fast on slices of 1024
+rows as on 8192), elsewhere matrix products. Memory is bounded by ``D x D`` in the features' precision, the
 float64 scatter and a scratch slice of 1024 rows. The float64 scatter keeps only its lower triangle
-meaningful, is updated in place (rank-one terms with ``addr_``) and is mirrored once, when the covariance is
-read.
+meaningful, is updated in place (rank-one terms with BLAS ``dsyr``) and is mirrored once, when the covariance
+is read. On the CPU everything between two BLAS calls runs in numpy, on one thread (see
+:func:`_subtract_into`).
 """
 
 from __future__ import annotations
