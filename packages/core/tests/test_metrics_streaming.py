@@ -35,9 +35,8 @@ def test_accumulated_lower_gram_reads_strided_views():
 @pytest.mark.parametrize("size, block", [(1, 4), (8, 4), (10, 4), (10, 3), (300, 256)])
 def test_mirror_lower_copies_the_lower_triangle_upwards(size, block):
     lower = np.tril(np.random.default_rng(size).normal(size=(size, size)))
-    matrix = torch.from_numpy(
-        lower + np.triu(np.full((size, size), np.nan), 1)
-    )  # above the diagonal: ignored
+    above = np.triu(np.full((size, size), np.nan), 1)  # must be ignored
+    matrix = torch.from_numpy(lower + above)
     out = mirror_lower_(matrix, block=block)
     assert out.data_ptr() == matrix.data_ptr()
     np.testing.assert_array_equal(out.numpy(), lower + np.tril(lower, -1).T)
@@ -45,7 +44,7 @@ def test_mirror_lower_copies_the_lower_triangle_upwards(size, block):
 
 @pytest.mark.parametrize("batch", [7, 100, 250])
 def test_batches_across_chunk_boundaries_equal_numpy(batch):
-    # folds every 64 rows, with batches smaller than, larger than and several times that
+    # slices and folds of 64 rows, with batches smaller than, larger than and several times that
     x = np.random.default_rng(batch).normal(size=(301, 5)) * 2 + 30.0
     moments = RunningMoments(chunk_rows=64)
     for start in range(0, 301, batch):

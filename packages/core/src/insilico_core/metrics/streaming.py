@@ -126,6 +126,7 @@ class RunningMoments:
         if chunk_rows < 1:
             raise ValueError(f"chunk_rows: expected a positive number of rows, got {chunk_rows}")
         self.chunk_rows = chunk_rows
+        self._slice_rows = min(SLICE_ROWS, chunk_rows)  # a fold never splits a slice
         self._count = 0  # rows folded into _mean and _scatter
         self._dims: int | None = None
         self._mean: torch.Tensor | None = None  # float64 [D]
@@ -134,7 +135,7 @@ class RunningMoments:
         self._shift: torch.Tensor | None = None  # [D], the products' dtype
         self._shifted_gram: torch.Tensor | None = None  # [D, D], lower triangle meaningful (zeros above)
         self._shifted_sum: torch.Tensor | None = None  # float64 [D]
-        self._scratch: torch.Tensor | None = None  # [SLICE_ROWS, D]: shifted rows before their product
+        self._scratch: torch.Tensor | None = None  # [slice rows, D]: shifted rows before their product
         self._scratch_rows = 0
         self._pending_rows = 0  # rows in _shifted_gram and _shifted_sum
 
@@ -155,20 +156,22 @@ class RunningMoments:
             self._fold()
             self._scratch = self._shifted_gram = None
         if self._scratch is None:
-            self._scratch = torch.empty(SLICE_ROWS, self._dims, dtype=dtype, device=batch.device)
+            self._scratch = torch.empty(self._slice_rows, self._dims, dtype=dtype, device=batch.device)
             self._shifted_gram = torch.zeros(self._dims, self._dims, dtype=dtype, device=batch.device)
             self._shifted_sum = torch.zeros(self._dims, dtype=torch.float64, device=batch.device)
         start = 0
         while start < batch.shape[0]:  # copied: the caller may reuse its buffer before the next product
             if self._pending_rows == self._scratch_rows == 0:
-                guess = batch[start : start + SLICE_ROWS].mean(dim=0) if self._mean is None else self._mean
+                guess = (
+                    batch[start : start + self._slice_rows].mean(dim=0) if self._mean is None else self._mean
+                )
                 self._shift = guess.to(dtype=dtype, device=batch.device)
-            rows = min(batch.shape[0] - start, SLICE_ROWS - self._scratch_rows)
+            rows = min(batch.shape[0] - start, self._slice_rows - self._scratch_rows)
             stop = self._scratch_rows + rows
             _subtract_into(batch[start : start + rows], self._shift, self._scratch[self._scratch_rows : stop])
             self._scratch_rows = stop
             start += rows
-            if self._scratch_rows == SLICE_ROWS:
+            if self._scratch_rows == self._slice_rows:
                 self._accumulate()
                 if self._pending_rows >= self.chunk_rows:
                     self._fold()
