@@ -84,6 +84,14 @@ def _add_outer_lower(target: torch.Tensor, vector: torch.Tensor, alpha: float) -
         target.addr_(vector, vector, alpha=alpha)
 
 
+def _float64_copy(matrix: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A float64 copy of ``matrix`` on ``device`` (on the CPU by numpy, 6 ms against torch's 30-40 ms for
+    2048 x 2048 right after a BLAS call, see :func:`_subtract_into`)."""
+    if matrix.device.type == "cpu" and device.type == "cpu":
+        return torch.from_numpy(matrix.numpy().astype(np.float64))
+    return matrix.to(device=device, dtype=torch.float64, copy=True)
+
+
 def _divided(matrix: torch.Tensor, divisor: float) -> torch.Tensor:
     """``matrix / divisor`` as a new tensor (on the CPU by numpy, see :func:`_subtract_into`)."""
     if matrix.device.type == "cpu":
@@ -215,7 +223,7 @@ class RunningMoments:
         """
         if self._scatter is None:
             self._count, self._mean = 0, torch.zeros_like(mean)
-            self._scatter = scatter.to(device=mean.device, dtype=torch.float64, copy=True)
+            self._scatter = _float64_copy(scatter, mean.device)
         else:
             _add_into(self._scatter, scatter)
         mean = mean.to(self._mean)
